@@ -1,0 +1,104 @@
+// `node bench/dispatch.ts`: how long three Backplane nodes take to dispatch 1,000 tasks due in
+// the same minute (scheduler → job queue → one execution per task), on pg-boss and, with
+// AMQP_URL set, on RabbitMQ. Needs a PostgreSQL server shared by the nodes: DATABASE_URL, or a
+// throwaway database on the local server (BENCH_PG_ADMIN_URL). Run `node bench/dispatch.ts --help`.
+import { randomBytes } from 'node:crypto'
+import { loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { spawnBackplane, type BackplaneProcess } from '../test/helpers/process.ts'
+import { chooseDatabase } from './lib/database.ts'
+import { settingsFreeEnv } from './lib/proc.ts'
+import { intOption, machine, median, sourceState, table, writeResult } from './lib/report.ts'
+
+const USAGE = `Usage: node bench/dispatch.ts [options]
+  --tasks <n>    tasks due at the same instant     (BENCH_TASKS, default 1000)
+  --nodes <n>    Backplane processes               (BENCH_NODES, default 3)
+  --rounds <n>   rounds per adapter (medians shown) (BENCH_ROUNDS, default 3)
+RabbitMQ is measured too when AMQP_URL is set; REDIS_URL is passed on when set.`
+
+const { values: flags } = parseArgs({ options: { tasks: { type: 'string' }, nodes: { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean', default: false } } })
+if (flags.help) {
+  process.stdout.write(USAGE + '\n')
+  process.exit(0)
+}
+const options = {
+  tasks: intOption('--tasks', flags.tasks ?? process.env.BENCH_TASKS, 1000),
+  nodes: intOption('--nodes', flags.nodes ?? process.env.BENCH_NODES, 3),
+  rounds: intOption('--rounds', flags.rounds ?? process.env.BENCH_ROUNDS, 3)
+}
+const LEAD_MS = 3000
+
+interface Round { adapter: string, allMs: number, p50Ms: number, executions: number, duplicates: number }
+
+async function round (adapter: 'pg-boss' | 'amqp', client: pg.Client): Promise<Round> {
+  const { rows: [project] } = await client.query<{ id: string }>(`
+    INSERT INTO projects (id, name, owner_id) SELECT gen_random_uuid(), 'bench', id FROM users LIMIT 1 RETURNING id`)
+  const due = new Date(Math.ceil((Date.now() + LEAD_MS) / 1000) * 1000)
+  // 1,000 tasks whose next slot is the same instant, as if all were scheduled for that minute.
+  await client.query(`
+    INSERT INTO tasks (id, project_id, name, schedule, next_run_at)
+    SELECT gen_random_uuid(), $1, 'bench ' || n, '* * * * *', $2 FROM generate_series(1, $3) AS n`, [project!.id, due, options.tasks])
+  const deadline = Date.now() + LEAD_MS + 60_000
+  let done = 0
+  while (Date.now() < deadline) {
+    const { rows: [c] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM executions WHERE project_id = $1', [project!.id])
+    done = c!.n
+    if (done >= options.tasks) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const { rows: [t] } = await client.query<{ all_ms: number, p50_ms: number, n: number, distinct: number }>(`
+    SELECT extract(epoch FROM max(created_at) - $2::timestamptz) * 1000 AS all_ms,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - $2::timestamptz) * 1000) AS p50_ms,
+           count(*)::int AS n, count(DISTINCT task_id)::int AS distinct
+    FROM executions WHERE project_id = $1`, [project!.id, due])
+  await client.query('DELETE FROM projects WHERE id = $1', [project!.id])
+  return { adapter, allMs: Math.round(t!.all_ms), p50Ms: Math.round(t!.p50_ms), executions: t!.n, duplicates: t!.n - t!.distinct }
+}
+
+async function measure (adapter: 'pg-boss' | 'amqp'): Promise<Round[]> {
+  const database = await chooseDatabase()
+  if (database.mode === 'embedded') throw new Error('several nodes need one PostgreSQL server: set DATABASE_URL or let the bench reach BENCH_PG_ADMIN_URL')
+  const settings: Record<string, string> = {
+    ...database.settings,
+    BACKPLANE_SECRET: randomBytes(36).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...(adapter === 'amqp' ? { AMQP_URL: process.env.AMQP_URL! } : {})
+  }
+  const env = settingsFreeEnv(settings) as Record<string, string>
+  const nodes: BackplaneProcess[] = []
+  try {
+    // The first node migrates; the others join it.
+    nodes.push(await spawnBackplane(env, undefined, 60_000))
+    nodes.push(...await Promise.all(Array.from({ length: options.nodes - 1 }, async () => spawnBackplane(env, undefined, 60_000))))
+    const client = new pg.Client({ connectionString: database.settings.DATABASE_URL })
+    await client.connect()
+    try {
+      await client.query(`INSERT INTO users (id, email) VALUES (gen_random_uuid(), 'bench-${Date.now()}@example.test')`)
+      const rounds: Round[] = []
+      for (let i = 0; i < options.rounds; i++) rounds.push(await round(adapter, client))
+      return rounds
+    } finally {
+      await client.end()
+    }
+  } finally {
+    for (const n of nodes) n.child.kill('SIGTERM')
+    await Promise.all(nodes.map(async (n) => n.exited))
+    await database.cleanup()
+  }
+}
+
+const load = loadavg()[0]!
+const adapters: Array<'pg-boss' | 'amqp'> = ['pg-boss', ...(process.env.AMQP_URL ? ['amqp' as const] : [])]
+const results: Record<string, Round[]> = {}
+for (const adapter of adapters) results[adapter] = await measure(adapter)
+const rows = adapters.map((a) => {
+  const r = results[a]!
+  return [a, options.nodes, options.tasks, median(r.map((x) => x.p50Ms)), median(r.map((x) => x.allMs)), Math.min(...r.map((x) => x.executions)), Math.max(...r.map((x) => x.duplicates))]
+})
+process.stdout.write(`\n${options.tasks} tasks due at one instant, ${options.nodes} nodes, ${options.rounds} round(s) per adapter (load average before: ${load.toFixed(2)})\n`)
+process.stdout.write(table(['queue', 'nodes', 'tasks', 'p50 dispatched (ms)', 'all dispatched (ms)', 'executions (min)', 'duplicates (max)'], rows) + '\n')
+process.stdout.write('Target: all dispatched within 5000 ms of the slot.\n')
+const file = await writeResult('dispatch', { machine: machine(), source: sourceState(), options, results })
+process.stdout.write(`written to ${file}\n`)

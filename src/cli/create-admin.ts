@@ -1,0 +1,57 @@
+import { Command } from 'commander'
+import { loadConfig } from '../config.ts'
+import { withApp } from './app-session.ts'
+
+interface Options { email?: string, name?: string, password?: string, passwordStdin?: boolean }
+
+async function readStdin (): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+}
+
+async function ask (options: Options): Promise<Required<Pick<Options, 'email' | 'password'>> & { name: string }> {
+  let { email, password, name } = options
+  if (options.passwordStdin) password = await readStdin()
+  if (email && password) return { email, password, name: name ?? '' }
+  if (!process.stdin.isTTY) throw new Error('create-admin needs --email and --password-stdin (or --password) when not run in a terminal')
+  const prompts = await import('@clack/prompts')
+  const stop = (value: unknown): string => {
+    if (prompts.isCancel(value)) throw new Error('cancelled')
+    return String(value)
+  }
+  prompts.intro('Create a Backplane admin')
+  email ??= stop(await prompts.text({ message: 'Email', validate: (v) => (v && /.+@.+\..+/.test(v) ? undefined : 'Enter an email address') }))
+  name ??= stop(await prompts.text({ message: 'Name (optional)', defaultValue: '' }))
+  password ??= stop(await prompts.password({ message: 'Password (12+ characters)', validate: (v) => (v && [...v].length >= 12 ? undefined : 'At least 12 characters') }))
+  return { email, password, name }
+}
+
+/** createAdminCommand is `backplane create-admin`: make an admin account (or make an existing account admin). */
+export function createAdminCommand (): Command {
+  return new Command('create-admin')
+    .description('create an admin account, or grant admin to an existing one (prompts when run in a terminal)')
+    .option('--email <email>', 'the admin email address')
+    .option('--name <name>', 'display name')
+    .option('--password-stdin', 'read the password from standard input (for scripts)')
+    .option('--password <password>', 'the password (visible to other local users in the process list; prefer --password-stdin)')
+    .action(async (options: Options) => {
+      const config = loadConfig()
+      const input = await ask(options)
+      const { checkPasswordPolicy, hashPassword } = await import('../modules/auth/passwords.ts')
+      const result = await withApp(config, async (app) => {
+        const existing = await app.users.findForLogin(input.email)
+        if (existing) {
+          if (existing.roles.includes('admin')) return `${existing.email} is already an admin`
+          await app.users.adminUpdate(existing.id, existing.id, { roles: [...existing.roles, 'admin'] })
+          app.securityEvents.emit({ action: 'user.roles_changed', outcome: 'success', actorType: 'system', targetType: 'user', targetId: existing.id, details: { to: [...existing.roles, 'admin'], by: 'cli' } })
+          return `granted admin to existing account ${existing.email}`
+        }
+        checkPasswordPolicy(input.password, config.auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name])
+        const user = await app.users.create({ email: input.email, name: input.name, passwordHash: await hashPassword(input.password), roles: ['admin'], emailVerified: true })
+        app.securityEvents.emit({ action: 'user.created', outcome: 'success', actorType: 'system', targetType: 'user', targetId: user.id, details: { roles: ['admin'], by: 'cli' } })
+        return `created admin ${user.email} (${user.id})`
+      })
+      process.stdout.write(`${result}\n`)
+    })
+}

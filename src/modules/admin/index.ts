@@ -1,0 +1,14 @@
+import fp from 'fastify-plugin'
+import { defineModule } from '../../platform/modules.ts'
+import { adminPermissions } from './permissions.ts'
+import { queueRoutes } from './queue-routes.ts'
+
+/** adminModule serves the operators' views under /api/v1/admin that belong to no other module (the job queue). */
+export default defineModule({
+  name: 'admin',
+  plugin: fp(async (app) => {
+    // Declared without user grants: only the admin role (which has every permission) holds them.
+    app.rbac.define(adminPermissions)
+    await app.register(queueRoutes)
+  }, { name: 'admin', dependencies: ['queue', 'rbac', 'auth', 'security-events'] })
+})

@@ -1,0 +1,25 @@
+import fp from 'fastify-plugin'
+import { defineModule } from '../../platform/modules.ts'
+import { defineAgentPermissions } from './permissions.ts'
+import { agentsRoutes } from './routes.ts'
+import { createAgentsService, type AgentsService } from './service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** agents is the agents service: registration, credentials, status. */
+    agents: AgentsService
+  }
+}
+
+/** agentsModule registers the workers that run executions and gives each a credential bound to the agent role. */
+export default defineModule({
+  name: 'agents',
+  plugin: fp(async (app) => {
+    defineAgentPermissions(app.rbac)
+    // An agent's key holds these permissions and nothing else (execution:read shows it only its own runs).
+    app.rbac.defineRole('agent', ['agent:work', 'execution:read'])
+    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, config: app.config })
+    app.decorate('agents', agents)
+    await app.register(agentsRoutes(agents))
+  }, { name: 'agents', dependencies: ['auth', 'rbac', 'projects', 'api-keys', 'events', 'security-events'] })
+})

@@ -1,0 +1,23 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { ProblemSchema } from '../../platform/problem-schema.ts'
+import { AuditListQuerySchema, AuditListSchema, type AuditListQuery } from './schemas.ts'
+import type { AuditService } from './service.ts'
+
+const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema }
+
+/** auditRoutes serves the admin query over the audit trail (read only: there is no route that changes it). */
+export function auditRoutes (audit: AuditService): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/api/v1/admin/audit', {
+      config: { access: 'audit:read' },
+      schema: {
+        tags: ['admin'],
+        operationId: 'listAuditEvents',
+        summary: 'Search the audit trail, newest first',
+        description: "Filters combine with AND; `action` is exact or a prefix ending in '*' (`auth.*`); pages with `nextCursor`.",
+        querystring: AuditListQuerySchema,
+        response: { 200: AuditListSchema, ...errors }
+      }
+    }, async (request) => audit.list(request.query as AuditListQuery))
+  }
+}

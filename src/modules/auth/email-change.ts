@@ -1,0 +1,65 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { Type, type Static } from 'typebox'
+import type { Config } from '../../config.ts'
+import type { Mailer } from '../../platform/mailer.ts'
+import { ProblemSchema } from '../../platform/problem-schema.ts'
+import type { SecurityEvents } from '../../platform/security-events.ts'
+import type { UsersService } from '../users/service.ts'
+import { authFlowErrors } from './errors.ts'
+import type { OneTimeTokens } from './one-time-tokens.ts'
+import { isOversized, verifyPassword } from './passwords.ts'
+import { contextOf } from './routes.ts'
+import { AcceptedSchema, TokenOnlySchema } from './schemas.ts'
+
+const ChangeEmailSchema = Type.Object({
+  newEmail: Type.String({ format: 'email', minLength: 3, maxLength: 254 }),
+  currentPassword: Type.String({ minLength: 1, maxLength: 1024 })
+}, { additionalProperties: false })
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 409: ProblemSchema }
+
+/**
+ * emailChangeRoutes move an account to a new address: the current password is required, the new
+ * address must confirm through a mailed link, and the old address is told at both steps — a
+ * stolen access token alone cannot take an account over (SECURITY.md AU-10).
+ */
+export function emailChangeRoutes ({ config, users, tokens, mailer, events }: {
+  config: Config, users: UsersService, tokens: OneTimeTokens, mailer: Mailer, events: SecurityEvents
+}): FastifyPluginAsync {
+  const base = config.http.publicUrl ?? `http://localhost:${config.http.port}`
+  return async (app) => {
+    app.post('/api/v1/users/me/email', {
+      config: { access: 'user', rateLimitTier: 'auth' },
+      schema: { tags: ['users'], operationId: 'requestEmailChange', summary: 'Ask to move your account to a new email address', body: ChangeEmailSchema, response: { 202: AcceptedSchema, ...problems } }
+    }, async (request, reply) => {
+      const { newEmail, currentPassword } = request.body as Static<typeof ChangeEmailSchema>
+      const user = await users.repo.findById(request.actor!.userId)
+      if (!user || isOversized(currentPassword) || !(await verifyPassword(user.passwordHash, currentPassword))) {
+        events.fromRequest(request, { action: 'user.email_change_requested', outcome: 'failure', targetType: 'user', targetId: request.actor!.userId })
+        throw authFlowErrors.CURRENT_PASSWORD_WRONG()
+      }
+      // A taken address gets the same reply and no link, so this cannot probe for accounts.
+      if (!(await users.findForLogin(newEmail))) {
+        const token = await tokens.create('change_email', { userId: user.id, email: newEmail, ttlMs: 24 * 3600_000 })
+        await mailer.send({ to: newEmail, subject: 'Confirm your new email address', text: `Confirm this address for your account: ${base}/confirm-email-change?token=${token}\nThe link works once, for 24 hours.` })
+      }
+      await mailer.send({ to: user.email, subject: 'An email change was requested', text: `Someone signed in to your account asked to move it to ${newEmail}. If this was not you, change your password now.` })
+      events.fromRequest(request, { action: 'user.email_change_requested', outcome: 'success', targetType: 'user', targetId: user.id })
+      return reply.code(202).send({ status: 'accepted' as const, message: 'If the new address can be used, a confirmation link was sent to it.' })
+    })
+
+    app.post('/api/v1/auth/confirm-email-change', {
+      config: { access: 'public', rateLimitTier: 'auth' },
+      schema: { tags: ['auth'], operationId: 'confirmEmailChange', summary: 'Confirm a new email address with the mailed token', body: TokenOnlySchema, response: { 204: { type: 'null' }, ...problems } }
+    }, async (request, reply) => {
+      const spent = await tokens.consumeWithEmail('change_email', (request.body as Static<typeof TokenOnlySchema>).token)
+      if (!spent) throw authFlowErrors.TOKEN_INVALID()
+      const before = await users.repo.findById(spent.userId)
+      if (!before || before.status !== 'active') throw authFlowErrors.TOKEN_INVALID()
+      await users.changeEmail(spent.userId, spent.email)
+      await mailer.send({ to: before.email, subject: 'Your email address was changed', text: `Your account now uses ${spent.email}. If this was not you, contact your administrator.` })
+      events.emit({ ...contextOf(request), action: 'user.email_changed', outcome: 'success', actorId: spent.userId, actorType: 'user', targetType: 'user', targetId: spent.userId })
+      return reply.code(204).send()
+    })
+  }
+}

@@ -1,0 +1,60 @@
+import fp from 'fastify-plugin'
+import { createSecretBox, deriveKey } from '../../lib/secret-box.ts'
+import { masterSecret } from '../../platform/master-secret.ts'
+import { defineModule } from '../../platform/modules.ts'
+import { bearerScheme } from './bearer.ts'
+import { meRoutes } from './me-routes.ts'
+import { emailChangeRoutes } from './email-change.ts'
+import { createOneTimeTokens } from './one-time-tokens.ts'
+import { authRoutes } from './routes.ts'
+import { createAuthService, type AuthService } from './service.ts'
+import { createSessions, type Sessions } from './sessions.ts'
+import { createSigningKeys, type SigningKeys } from './signing-keys.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** sessions ends sessions for other modules (users: disable, role change, delete). */
+    sessions: Sessions
+    /** signingKeys signs and verifies access tokens (CLI: keys rotate). */
+    signingKeys: SigningKeys
+    /** authFlows are the sign-in flows (CLI: create-admin uses the same password rules). */
+    authFlows: AuthService
+  }
+}
+
+/** authModule signs people in: sessions with rotating refresh tokens, JWT access tokens, mailed-link flows. */
+export default defineModule({
+  name: 'auth',
+  plugin: fp(async (app) => {
+    const { config } = app
+    // Read on first use: describing the API (`backplane openapi`) must not create DATA_DIR/secret.
+    let cached: string | undefined
+    const secret = () => (cached ??= masterSecret(config))
+    let refreshKey: Buffer | undefined
+    const keys = createSigningKeys({ db: app.db, box: createSecretBox(secret, 'signing-keys'), issuer: config.auth.issuer, ttlSeconds: config.auth.accessTtlSeconds })
+    const sessions = createSessions({
+      db: app.db,
+      cache: app.cache,
+      events: app.events,
+      limits: { idleDays: config.auth.refreshIdleDays, absoluteDays: config.auth.refreshAbsoluteDays },
+      refreshKey: () => (refreshKey ??= deriveKey(secret(), 'refresh-token-chain'))
+    })
+    const tokens = createOneTimeTokens(app.db)
+    const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents })
+    app.decorate('sessions', sessions)
+    app.decorate('signingKeys', keys)
+    app.decorate('authFlows', flows)
+    app.auth.addScheme(bearerScheme({ keys, sessions, users: app.users, rbac: app.rbac, audiences: (request) => [config.auth.audience, ...app.frontendContext.audiences(request)], events: app.securityEvents }))
+
+    app.get('/.well-known/jwks.json', {
+      config: { rateLimit: false },
+      schema: { tags: ['auth'], operationId: 'jwks', summary: 'Public keys that verify access tokens' }
+    }, async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300')
+      return keys.jwks()
+    })
+    await app.register(authRoutes(flows))
+    await app.register(meRoutes(flows, sessions))
+    await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents }))
+  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context'] })
+})

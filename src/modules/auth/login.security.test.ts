@@ -1,0 +1,207 @@
+import { performance } from 'node:perf_hooks'
+import type { LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hashPassword } from './passwords.ts'
+import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { makeUser, strongPassword, uniqueEmail } from '../../../test/helpers/auth.ts'
+import { scanResponses } from '../../../test/helpers/leaks.ts'
+import { adminQuery } from '../../../test/helpers/services.ts'
+
+// Login must not tell whether an account exists (AU-12) and must lock an account after 10
+// consecutive failures (AU-11, the per-account part; IP throttling is tested with the rate limits).
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp()
+  scanResponses(t.app)
+})
+afterAll(async () => { await t.close() })
+
+const loginRaw = (email: string, password: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } })
+const sql = (text: string, params: unknown[] = []) => adminQuery(t.db.url, text, params)
+
+// The part of a reply that must be identical between the two cases (requestId always differs).
+function visible (res: LightMyRequestResponse) {
+  const { requestId: _id, ...body } = res.json() as Record<string, unknown>
+  const headers = { ...res.headers }
+  for (const h of ['x-request-id', 'date', 'content-length', 'ratelimit-remaining', 'ratelimit-reset', 'x-ratelimit-remaining', 'x-ratelimit-reset']) delete headers[h]
+  return { status: res.statusCode, body, headers }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+// mannWhitneyP is the two-sided p-value of the Mann–Whitney U test (normal approximation, tie-corrected).
+function mannWhitneyP (a: number[], b: number[]): number {
+  const all = [...a.map((v) => ({ v, g: 0 })), ...b.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v)
+  const ranks = new Array<number>(all.length)
+  let tieTerm = 0
+  for (let i = 0; i < all.length;) {
+    let j = i
+    while (j + 1 < all.length && all[j + 1]!.v === all[i]!.v) j++
+    for (let k = i; k <= j; k++) ranks[k] = (i + j) / 2 + 1
+    const n = j - i + 1
+    tieTerm += n ** 3 - n
+    i = j + 1
+  }
+  const n1 = a.length
+  const n2 = b.length
+  const r1 = all.reduce((sum, x, i) => sum + (x.g === 0 ? ranks[i]! : 0), 0)
+  const u = r1 - (n1 * (n1 + 1)) / 2
+  const mean = (n1 * n2) / 2
+  const sd = Math.sqrt((n1 * n2 / 12) * ((n1 + n2 + 1) - tieTerm / ((n1 + n2) * (n1 + n2 - 1))))
+  const z = Math.abs(u - mean) / sd
+  return 2 * (1 - normalCdf(z))
+}
+
+function normalCdf (z: number): number {
+  // Abramowitz–Stegun 7.1.26 approximation of erf.
+  const x = z / Math.SQRT2
+  const k = 1 / (1 + 0.3275911 * x)
+  const erf = 1 - (((((1.061405429 * k - 1.453152027) * k) + 1.421413741) * k - 0.284496736) * k + 0.254829592) * k * Math.exp(-x * x)
+  return 0.5 * (1 + erf)
+}
+
+interface TimingReport { medianA: number, medianB: number, differenceOfMedians: number, pairedMedian: number, p: number }
+
+/**
+ * compareTimings takes n samples of each kind, alternating which goes first, after a warm-up. The
+ * asserted statistic is the median of the paired differences (each pair ran back to back), which
+ * cancels the drift of a loaded, shared machine; the difference of medians and the Mann–Whitney p
+ * are reported beside it.
+ */
+async function compareTimings (label: string, a: () => Promise<void>, b: () => Promise<void>, n = 200): Promise<TimingReport> {
+  const time = async (fn: () => Promise<void>) => { const started = performance.now(); await fn(); return performance.now() - started }
+  for (let i = 0; i < 20; i++) { await time(a); await time(b) }
+  const as: number[] = []
+  const bs: number[] = []
+  for (let i = 0; i < n; i++) {
+    if (i % 2) { bs.push(await time(b)); as.push(await time(a)) } else { as.push(await time(a)); bs.push(await time(b)) }
+  }
+  const report = {
+    medianA: median(as),
+    medianB: median(bs),
+    differenceOfMedians: median(as) - median(bs),
+    pairedMedian: median(as.map((x, i) => x - bs[i]!)),
+    p: mannWhitneyP(as, bs)
+  }
+  console.info(`${label}: medians ${report.medianA.toFixed(2)} / ${report.medianB.toFixed(2)} ms, difference of medians ${report.differenceOfMedians.toFixed(2)} ms, median paired difference ${report.pairedMedian.toFixed(2)} ms, Mann-Whitney p = ${report.p.toFixed(3)} (n = ${n} + ${n})`)
+  return report
+}
+
+describe('AU-12 no account enumeration', () => {
+  it('answers an unknown email and a wrong password identically (status, body, headers)', async () => {
+    const user = await makeUser(t.app)
+    const unknown = await loginRaw(uniqueEmail(), strongPassword())
+    const wrong = await loginRaw(user.email, strongPassword())
+    expect(unknown.statusCode).toBe(401)
+    expect(unknown.json()).toMatchObject({ code: 'LOGIN_FAILED', detail: 'Email or password is incorrect' })
+    expect(visible(wrong)).toEqual(visible(unknown))
+  })
+
+  it('answers a disabled or deleted account like an unknown one', async () => {
+    const disabled = await makeUser(t.app)
+    const deleted = await makeUser(t.app)
+    await sql("UPDATE users SET status = 'disabled' WHERE id = $1", [disabled.id])
+    await sql("UPDATE users SET status = 'deleted', deleted_at = now() WHERE id = $1", [deleted.id])
+    await t.app.cache.clear()
+    const unknown = visible(await loginRaw(uniqueEmail(), strongPassword()))
+    expect(visible(await loginRaw(disabled.email, disabled.password))).toEqual(unknown)
+    expect(visible(await loginRaw(deleted.email, deleted.password))).toEqual(unknown)
+  })
+
+  it('times an unknown email and a wrong password alike: median paired difference < 5 ms over 200 + 200 interleaved samples', async () => {
+    // 25 known accounts get at most 9 wrong passwords each (220 samples), so every known-account
+    // sample takes the full failure path (counter update) without the lock short-cutting it.
+    const hash = await hashPassword(strongPassword())
+    const known: string[] = []
+    for (let i = 0; i < 25; i++) {
+      const email = uniqueEmail('timing')
+      await t.app.users.create({ email, passwordHash: hash, emailVerified: true })
+      known.push(email)
+    }
+    const password = strongPassword()
+    let k = 0
+    const report = await compareTimings('login: wrong password / unknown email',
+      async () => { expect((await loginRaw(known[k++ % 25]!, password)).statusCode).toBe(401) },
+      async () => { expect((await loginRaw(uniqueEmail(), password)).statusCode).toBe(401) })
+    expect(Math.abs(report.pairedMedian)).toBeLessThan(5)
+  }, 180_000)
+
+  it('answers registration with a taken or a free email identically', async () => {
+    const user = await makeUser(t.app)
+    const register = (email: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email, password: strongPassword() } })
+    const taken = await register(user.email)
+    const free = await register(uniqueEmail())
+    expect(taken.statusCode).toBe(202)
+    expect(visible(taken)).toEqual(visible(free))
+    // The taken address's owner is told by mail; the attacker learns nothing from the reply.
+    await login(user.email, user.password)
+  })
+
+  it('answers forgot-password for an existing or unknown email identically', async () => {
+    const user = await makeUser(t.app)
+    const forgot = (email: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/forgot-password', payload: { email } })
+    const existing = await forgot(user.email)
+    const unknown = await forgot(uniqueEmail())
+    expect(existing.statusCode).toBe(202)
+    expect(visible(existing)).toEqual(visible(unknown))
+  })
+
+  it('times forgot-password for an existing and an unknown email alike', async () => {
+    const emails: string[] = []
+    for (let i = 0; i < 10; i++) emails.push((await t.app.users.create({ email: uniqueEmail('forgot'), passwordHash: null })).email)
+    const forgot = async (email: string) => {
+      expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/forgot-password', payload: { email } })).statusCode).toBe(202)
+    }
+    let k = 0
+    const report = await compareTimings('forgot-password: existing / unknown email', () => forgot(emails[k++ % 10]!), () => forgot(uniqueEmail()))
+    expect(Math.abs(report.pairedMedian)).toBeLessThan(5)
+  }, 120_000)
+})
+
+describe('AU-11 the per-account lock', () => {
+  const failures = async (id: string) => (await sql('SELECT failed_logins, locked_until FROM users WHERE id = $1', [id])).rows[0] as { failed_logins: number, locked_until: Date | null }
+
+  it('after 10 consecutive wrong passwords refuses even the right one, with the same body', async () => {
+    const user = await makeUser(t.app)
+    const reference = visible(await loginRaw(uniqueEmail(), strongPassword()))
+    for (let i = 0; i < 10; i++) expect(visible(await loginRaw(user.email, strongPassword()))).toEqual(reference)
+    const locked = await failures(user.id)
+    expect(locked.failed_logins).toBe(10)
+    expect(locked.locked_until!.getTime() - Date.now()).toBeGreaterThan(14 * 60_000)
+    expect(visible(await loginRaw(user.email, user.password))).toEqual(reference)
+
+    // The lock is over: the right password works again and resets the counter.
+    await sql("UPDATE users SET locked_until = now() - interval '1 second' WHERE id = $1", [user.id])
+    await login(user.email, user.password)
+    expect(await failures(user.id)).toMatchObject({ failed_logins: 0, locked_until: null })
+  })
+
+  it('a success before the 10th failure resets the count', async () => {
+    const user = await makeUser(t.app)
+    for (let i = 0; i < 9; i++) await loginRaw(user.email, strongPassword())
+    await login(user.email, user.password)
+    for (let i = 0; i < 9; i++) await loginRaw(user.email, strongPassword())
+    await login(user.email, user.password)
+    expect((await failures(user.id)).failed_logins).toBe(0)
+  })
+
+  it('counts every one of 30 parallel wrong guesses, so parallelism cannot skip the lock', async () => {
+    const user = await makeUser(t.app)
+    const results = await Promise.all(Array.from({ length: 30 }, () => loginRaw(user.email, strongPassword())))
+    for (const res of results) expect(res.statusCode).toBe(401)
+    expect((await failures(user.id)).failed_logins).toBeGreaterThanOrEqual(10)
+    const right = await loginRaw(user.email, user.password)
+    expect(right.statusCode).toBe(401)
+    expect(right.json().code).toBe('LOGIN_FAILED')
+  })
+})
+
+async function login (email: string, password: string) {
+  const res = await loginRaw(email, password)
+  expect(res.statusCode, res.body).toBe(200)
+  return res.json()
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { Static } from 'typebox'
+import { ProblemSchema } from '../../platform/problem-schema.ts'
+import { authFlowErrors } from './errors.ts'
+import { contextOf } from './routes.ts'
+import { ChangePasswordSchema, SessionIdParams, SessionListSchema } from './schemas.ts'
+import type { AuthService } from './service.ts'
+import type { Sessions } from './sessions.ts'
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema }
+
+/** meRoutes let signed-in users change their password and see and end their sessions. */
+export function meRoutes (auth: AuthService, sessions: Sessions): FastifyPluginAsync {
+  return async (app) => {
+    app.post('/api/v1/users/me/password', {
+      config: { access: 'user', rateLimitTier: 'auth' },
+      schema: { tags: ['users'], operationId: 'changePassword', summary: 'Change your password (ends your other sessions)', body: ChangePasswordSchema, response: { 204: { type: 'null' }, ...problems } }
+    }, async (request, reply) => {
+      const actor = request.actor!
+      await auth.changePassword(actor.userId, actor.sessionId, request.body as Static<typeof ChangePasswordSchema>, contextOf(request))
+      return reply.code(204).send()
+    })
+
+    app.get('/api/v1/users/me/sessions', {
+      config: { access: 'user' },
+      schema: { tags: ['users'], operationId: 'listMySessions', summary: 'Your signed-in sessions', response: { 200: SessionListSchema, ...problems } }
+    }, async (request) => {
+      const actor = request.actor!
+      const rows = await sessions.listForUser(actor.userId)
+      return {
+        items: rows.map((s) => ({
+          id: s.id,
+          current: s.id === actor.sessionId,
+          userAgent: s.userAgent,
+          ip: s.ip,
+          createdAt: s.createdAt.toISOString(),
+          lastUsedAt: s.lastUsedAt.toISOString(),
+          expiresAt: s.expiresAt.toISOString()
+        }))
+      }
+    })
+
+    app.delete('/api/v1/users/me/sessions/:id', {
+      config: { access: 'user' },
+      schema: { tags: ['users'], operationId: 'endMySession', summary: 'End one of your sessions', params: SessionIdParams, response: { 204: { type: 'null' }, ...problems } }
+    }, async (request, reply) => {
+      const actor = request.actor!
+      const { id } = request.params as { id: string }
+      // Another user's session id is "not found", exactly like a missing one.
+      if (!(await sessions.revoke(actor.userId, id, 'ended by user'))) throw authFlowErrors.SESSION_NOT_FOUND()
+      app.securityEvents.fromRequest(request, { action: 'auth.session_ended', outcome: 'success', targetType: 'session', targetId: id })
+      return reply.code(204).send()
+    })
+  }
+}

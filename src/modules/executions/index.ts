@@ -1,0 +1,37 @@
+import fp from 'fastify-plugin'
+import { defineModule } from '../../platform/modules.ts'
+import { agentWorkRoutes } from './agent-routes.ts'
+import { defineExecutionPermissions } from './permissions.ts'
+import { executionsRoutes } from './routes.ts'
+import { createWorkLoop, FIRE_JOB, type FireJob } from './scheduler.ts'
+import { createExecutionsService, type ExecutionsService } from './service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** executions is the runs service: creating, claiming, reporting, cancelling runs. */
+    executions: ExecutionsService
+    /** workLoop is this node's scheduler and sweeper; `tick(now)` runs one round (tests drive it with a fake clock). */
+    workLoop: ReturnType<typeof createWorkLoop>
+  }
+}
+
+/** executionsModule runs tasks: the scheduler, the agents' work queue, run history and metrics. */
+export default defineModule({
+  name: 'executions',
+  plugin: fp(async (app) => {
+    defineExecutionPermissions(app.rbac)
+    const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, config: app.config })
+    const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log })
+    app.decorate('executions', executions)
+    app.decorate('workLoop', loop)
+    app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) })
+    // Background work runs on nodes that serve traffic; inject()-only apps (tests) drive it themselves.
+    app.addHook('onListen', async () => { loop.start() })
+    app.addHook('preClose', async () => {
+      executions.close()
+      await loop.stop()
+    })
+    await app.register(executionsRoutes(executions))
+    await app.register(agentWorkRoutes(executions))
+  }, { name: 'executions', dependencies: ['projects', 'agents', 'tasks', 'queue', 'events', 'security-events'] })
+})

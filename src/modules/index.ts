@@ -1,0 +1,17 @@
+import type { BackplaneModule } from '../platform/modules.ts'
+import instance from './instance/index.ts'
+import audit from './audit/index.ts'
+import users from './users/index.ts'
+import auth from './auth/index.ts'
+import apiKeys from './api-keys/index.ts'
+import frontends from './frontends/index.ts'
+import projects from './projects/index.ts'
+import tasks from './tasks/index.ts'
+import agents from './agents/index.ts'
+import executions from './executions/index.ts'
+import admin from './admin/index.ts'
+import webhooks from './webhooks/index.ts'
+import realtime from './realtime/index.ts'
+
+/** builtinModules is the ordered list of Backplane's own modules; team modules are appended after them. */
+export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, tasks, agents, executions, admin, webhooks, realtime]

@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin'
+import { deriveKey } from '../../lib/secret-box.ts'
+import { masterSecret } from '../../platform/master-secret.ts'
+import { defineModule } from '../../platform/modules.ts'
+import { createCursorCodec } from './cursor.ts'
+import { memberRoutes } from './member-routes.ts'
+import { createMembersService } from './members-service.ts'
+import { projectPermissions, userProjectPermissions } from './permissions.ts'
+import { projectsRoutes } from './routes.ts'
+import { createProjectsService, type ProjectsService } from './service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** projects is the projects service: other modules call requireAccess, visibleProjectIds and roleOf. */
+    projects: ProjectsService
+  }
+}
+
+/** projectsModule groups tasks into projects with owner, editor and viewer members. */
+export default defineModule({
+  name: 'projects',
+  plugin: fp(async (app) => {
+    app.rbac.define(projectPermissions, userProjectPermissions)
+    // Derived on first use: the master secret may be read from (or written to) the data dir.
+    let key: Buffer | undefined
+    const cursors = createCursorCodec(() => (key ??= deriveKey(masterSecret(app.config), 'project-list-cursor')))
+    const projects = createProjectsService({ db: app.db, events: app.events, cursors })
+    app.decorate('projects', projects)
+    await app.register(projectsRoutes(projects))
+    await app.register(memberRoutes(createMembersService({ db: app.db, users: app.users, cursors, events: app.events })))
+  }, { name: 'projects', dependencies: ['auth', 'users', 'rbac', 'events', 'security-events'] })
+})

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { Static } from 'typebox'
+import { ProblemSchema } from '../../platform/problem-schema.ts'
+import type { MemberChange, MembersService } from './members-service.ts'
+import { AddMemberSchema, MemberListQuerySchema, MemberListSchema, MemberParams, MemberSchema, ProjectIdParams, UpdateMemberSchema, type AddMember } from './schemas.ts'
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema }
+const tags = ['projects']
+
+/** memberRoutes serve `/api/v1/projects/:id/members`: viewers list, owners manage, anyone may leave. */
+export function memberRoutes (members: MembersService): FastifyPluginAsync {
+  return async (app) => {
+    // Audit rows name the project and the member's id and roles, never their email.
+    const audit = (request: FastifyRequest, action: string, projectId: string, change: MemberChange) => {
+      app.securityEvents.fromRequest(request, {
+        action,
+        outcome: 'success',
+        targetType: 'project',
+        targetId: projectId,
+        details: { userId: change.member.userId, role: change.member.role, before: change.before }
+      })
+    }
+
+    app.get('/api/v1/projects/:id/members', {
+      config: { access: 'project:read' },
+      schema: {
+        tags,
+        operationId: 'listProjectMembers',
+        summary: "A project's members, oldest first (viewers and up)",
+        params: ProjectIdParams,
+        querystring: MemberListQuerySchema,
+        response: { 200: MemberListSchema, ...problems }
+      }
+    }, async (request) => members.list(request.actor!, (request.params as { id: string }).id, request.query as Static<typeof MemberListQuerySchema>))
+
+    app.post('/api/v1/projects/:id/members', {
+      config: { access: 'project:update' },
+      schema: {
+        tags,
+        operationId: 'addProjectMember',
+        summary: 'Add an active user, by email or id, with a role (owners)',
+        params: ProjectIdParams,
+        body: AddMemberSchema,
+        response: { 201: MemberSchema, ...problems }
+      }
+    }, async (request, reply) => {
+      const { id } = request.params as { id: string }
+      const change = await members.add(request.actor!, id, request.body as AddMember)
+      audit(request, 'project.member_added', id, change)
+      return reply.code(201).send(change.member)
+    })
+
+    app.patch('/api/v1/projects/:id/members/:userId', {
+      config: { access: 'project:update' },
+      schema: {
+        tags,
+        operationId: 'updateProjectMember',
+        summary: "Change a member's role (owners); the last owner cannot be demoted",
+        params: MemberParams,
+        body: UpdateMemberSchema,
+        response: { 200: MemberSchema, ...problems }
+      }
+    }, async (request) => {
+      const { id, userId } = request.params as { id: string, userId: string }
+      const change = await members.setRole(request.actor!, id, userId, (request.body as Static<typeof UpdateMemberSchema>).role)
+      if (change.before !== change.member.role) audit(request, 'project.member_role_changed', id, change)
+      return change.member
+    })
+
+    app.delete('/api/v1/projects/:id/members/:userId', {
+      // project:read: any member may leave; removing someone else also needs project:update and the owner role.
+      config: { access: 'project:read' },
+      schema: {
+        tags,
+        operationId: 'removeProjectMember',
+        summary: 'Remove a member (owners) or leave a project (yourself); the last owner cannot leave',
+        params: MemberParams,
+        response: { 204: { type: 'null' }, ...problems }
+      }
+    }, async (request, reply) => {
+      const { id, userId } = request.params as { id: string, userId: string }
+      audit(request, 'project.member_removed', id, await members.remove(request.actor!, id, userId))
+      return reply.code(204).send()
+    })
+  }
+}

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { ProblemSchema } from '../../platform/problem-schema.ts'
+import type { Connections, Handshake } from './connection.ts'
+import { upgradeRequired, type createHandshake } from './handshake.ts'
+import { REALTIME_PATH } from './protocol.ts'
+import { TICKET_TTL_SECONDS, type Tickets } from './tickets.ts'
+
+const tags = ['realtime']
+
+/** TicketSchema is a one-time WebSocket ticket. */
+export const TicketSchema = Type.Object({
+  ticket: Type.String({ maxLength: 100, description: 'Single use; open the socket at /api/v1/realtime?ticket=<ticket> within expiresIn seconds' }),
+  expiresIn: Type.Integer({ description: 'Seconds the ticket stays valid', examples: [TICKET_TTL_SECONDS] })
+})
+
+const ConnectQuery = Type.Object({
+  ticket: Type.Optional(Type.String({ maxLength: 100, description: 'A ticket from POST /api/v1/realtime/ticket (browsers); otherwise send `Sec-WebSocket-Protocol: bearer, <access token>`' }))
+}, { additionalProperties: false })
+
+const CONNECT_DESCRIPTION = [
+  'Opens the realtime WebSocket. Credentials: `Sec-WebSocket-Protocol: bearer, <access token>` (the server selects `bearer`),',
+  'a one-time `?ticket=`, or (non-browser clients) an `Authorization` or `X-API-Key` header; never a token in the URL.',
+  'A browser `Origin` must be allowed. Messages are JSON: `subscribe {channel, lastEventId?}`, `unsubscribe {channel}`, `ping`,',
+  '`auth {token|ticket}`; the server sends `ready`, `subscribed`, `unsubscribed`, `event {channel,id,event,data,at}`, `gap`, `pong`, `error`.',
+  'Limits: 64 KiB frames (1009), 100 subscriptions, 20 sockets per user, 50 messages/s, 1 MiB send buffer.'
+].join(' ')
+
+/** realtimeRoutes serve the WebSocket and the ticket exchange. */
+export function realtimeRoutes ({ tickets, connections, handshake, handshakes }: {
+  tickets: Tickets
+  connections: Connections
+  handshake: ReturnType<typeof createHandshake>
+  handshakes: WeakMap<FastifyRequest, Handshake>
+}): FastifyPluginAsync {
+  return async (app) => {
+    // Ahead of the route's access check (a context hook runs before route hooks): draining, Origin,
+    // and the token moved from Sec-WebSocket-Protocol to where the bearer scheme reads it.
+    app.addHook('onRequest', handshake.before)
+
+    app.route({
+      method: 'GET',
+      url: REALTIME_PATH,
+      config: { access: 'authenticated' },
+      schema: {
+        tags,
+        operationId: 'connectRealtime',
+        summary: 'Open the realtime WebSocket (upgrade only)',
+        description: CONNECT_DESCRIPTION,
+        querystring: ConnectQuery,
+        response: {
+          101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' },
+          400: ProblemSchema,
+          401: ProblemSchema,
+          403: ProblemSchema,
+          426: ProblemSchema,
+          429: ProblemSchema,
+          503: ProblemSchema
+        }
+      },
+      // After the access check: the per-user socket cap and the credential's expiry.
+      onRequest: handshake.admit,
+      handler: async () => { throw upgradeRequired() },
+      wsHandler: (socket, request) => {
+        const shake = handshakes.get(request)
+        if (!shake) {
+          socket.close(1011, 'handshake incomplete')
+          return
+        }
+        connections.open(socket, request, shake)
+      }
+    })
+
+    app.post('/api/v1/realtime/ticket', {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        operationId: 'createRealtimeTicket',
+        summary: 'Get a one-time ticket to open the WebSocket from a browser (30 s, single use)',
+        response: { 200: TicketSchema, 401: ProblemSchema, 403: ProblemSchema }
+      }
+    }, async (request) => {
+      const actor = request.actor!
+      return tickets.create(actor.userId, actor.sessionId!)
+    })
+  }
+}

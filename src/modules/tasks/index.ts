@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import { defineModule } from '../../platform/modules.ts'
+import { defineTaskPermissions } from './permissions.ts'
+import { tasksRoutes } from './routes.ts'
+import { createTasksService, type TasksService } from './service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** tasks is the tasks service: task rules, `requireTask` for other modules, and the scheduler's `fireDue`. */
+    tasks: TasksService
+  }
+}
+
+/** tasksModule holds a project's tasks: what runs, where, on which schedule, with which retries. */
+export default defineModule({
+  name: 'tasks',
+  plugin: fp(async (app) => {
+    defineTaskPermissions(app.rbac)
+    const tasks = createTasksService({
+      db: app.db,
+      events: app.events,
+      projects: app.projects,
+      // Looked up when a task names an agent: the agents module may be registered after this one.
+      agentUsable: async (projectId, agentId) => app.hasDecorator('agents') && app.agents.usableBy(projectId, agentId),
+      maxPerProject: app.config.work.tasksMaxPerProject,
+      log: app.log
+    })
+    app.decorate('tasks', tasks)
+    await app.register(tasksRoutes(tasks))
+  }, { name: 'tasks', dependencies: ['auth', 'rbac', 'security-events', 'events', 'projects'] })
+})

@@ -1,0 +1,30 @@
+import fp from 'fastify-plugin'
+import { defineModule } from '../../platform/modules.ts'
+import { createUsersService, type UsersService } from './service.ts'
+import { usersRoutes } from './routes.ts'
+import { userPermissions } from './permissions.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** users is the accounts service; the auth module signs people in through it. */
+    users: UsersService
+  }
+}
+
+/** usersModule owns accounts: profiles, roles, status, and the admin API over them. */
+export default defineModule({
+  name: 'users',
+  plugin: fp(async (app) => {
+    app.rbac.define(userPermissions)
+    const users = createUsersService({
+      db: app.db,
+      cache: app.cache,
+      rbac: app.rbac,
+      events: app.events,
+      // Bound late: the auth module (registered after this one) owns sessions.
+      revokeSessions: async (userId, reason) => { await app.sessions.revokeAllForUser(userId, reason) }
+    })
+    app.decorate('users', users)
+    await app.register(usersRoutes(users))
+  }, { name: 'users', dependencies: ['auth', 'cache', 'rbac', 'events'] })
+})

@@ -1,0 +1,175 @@
+import type { Cache } from '../../platform/cache.ts'
+import type { Database } from '../../platform/db.ts'
+import type { DomainEvent, Events } from '../../platform/events.ts'
+import type { Rbac } from '../../platform/rbac.ts'
+import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import { platformErrors } from '../../platform/errors.ts'
+import { createUsersRepository } from './repository.ts'
+import { userErrors } from './errors.ts'
+import type { UserRow } from './table.ts'
+import { normaliseEmail, toUser } from './view.ts'
+import type { User } from './schemas.ts'
+import { isUniqueViolation } from '../../lib/sql-state.ts'
+
+/** Principal is what an access check needs to know about a user, cached per node and invalidated on change. */
+export interface Principal { status: UserRow['status'], roles: string[] }
+
+interface UsersDeps {
+  db: Database
+  cache: Cache
+  rbac: Rbac
+  events: Events
+  /** revokeSessions ends every session of a user (the auth module does it). */
+  revokeSessions: (userId: string, reason: string) => Promise<void>
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
+export function createUsersService ({ db, cache, rbac, events, revokeSessions }: UsersDeps) {
+  const repo = createUsersRepository(db)
+  // A user's own channel and the admins' see account changes (never the email or the hash).
+  const userEvent = (type: string, row: UserRow): DomainEvent => ({
+    type,
+    aggregate: `user:${row.id}`,
+    channels: [`user:${row.id}`, 'admin'],
+    data: { id: row.id, name: row.name, roles: row.roles, status: row.status }
+  })
+  const updateWithEvent = async (id: string, values: Partial<UserRow>, type: (row: UserRow) => string) => db.transaction(async (tx) => {
+    const row = await repo.update(id, values, tx)
+    if (row) await events.record(userEvent(type(row), row), tx)
+    return row
+  })
+  const principalKey = (id: string) => `principal:${id}`
+
+  async function invalidate (id: string): Promise<void> {
+    await cache.delete({ key: principalKey(id) })
+  }
+
+  function checkRoles (roles: readonly string[]): void {
+    const known = new Set(rbac.roles())
+    const unknown = roles.filter((r) => !known.has(r))
+    if (unknown.length) throw userErrors.UNKNOWN_ROLE(`Unknown role ${unknown.join(', ')}; roles are ${[...known].join(', ')}`)
+  }
+
+  return {
+    repo,
+    /** principal returns a user's status and roles through the cache (one DB read per node per 30 s at most). */
+    async principal (id: string): Promise<Principal | undefined> {
+      const value = await cache.getOrSet({
+        key: principalKey(id),
+        ttl: '30s',
+        factory: async () => {
+          const row = await repo.findById(id)
+          return row ? { status: row.status, roles: row.roles } : null
+        }
+      })
+      return value ?? undefined
+    },
+    async get (id: string): Promise<User> {
+      const row = await repo.findById(id)
+      if (!row || row.deletedAt) throw userErrors.USER_NOT_FOUND()
+      return toUser(row)
+    },
+    /** findActive returns the active account with this id or email; unknown, disabled and deleted accounts give undefined. */
+    async findActive (ref: { id: string } | { email: string }): Promise<User | undefined> {
+      const row = 'id' in ref ? await repo.findById(ref.id) : await repo.findLiveByEmail(normaliseEmail(ref.email))
+      return row && row.status === 'active' && !row.deletedAt ? toUser(row) : undefined
+    },
+    /** profiles returns the public view of the accounts with these ids, any status, for lists that name people. */
+    profiles: async (ids: readonly string[]): Promise<User[]> => (await repo.findByIds(ids)).map(toUser),
+    /** findForLogin returns the live account with this email, hash included, for the auth module only. */
+    findForLogin: async (email: string) => repo.findLiveByEmail(normaliseEmail(email)),
+    /** create inserts an account; the password hash is computed by the caller. */
+    async create (input: { email: string, name?: string, passwordHash: string | null, roles?: string[], emailVerified?: boolean }): Promise<UserRow> {
+      const roles = input.roles ?? ['user']
+      checkRoles(roles)
+      try {
+        return await repo.insert({
+          email: normaliseEmail(input.email),
+          name: input.name ?? '',
+          passwordHash: input.passwordHash,
+          roles,
+          emailVerifiedAt: input.emailVerified ? new Date() : null
+        })
+      } catch (err) {
+        if (isUniqueViolation(err)) throw userErrors.EMAIL_TAKEN()
+        throw err
+      }
+    },
+    async updateMe (id: string, changes: { name?: string }): Promise<User> {
+      const row = await updateWithEvent(id, changes, () => 'user.updated')
+      if (!row || row.deletedAt) throw userErrors.USER_NOT_FOUND()
+      return toUser(row)
+    },
+    /** setPasswordHash stores a new hash and clears the failed-login counter. */
+    async setPasswordHash (id: string, passwordHash: string): Promise<void> {
+      await repo.update(id, { passwordHash, failedLogins: 0, lockedUntil: null })
+    },
+    /** changeEmail moves an account to a confirmed new address (409 if it was taken meanwhile). */
+    async changeEmail (id: string, email: string): Promise<void> {
+      try {
+        await repo.update(id, { email: normaliseEmail(email), emailVerifiedAt: new Date() })
+      } catch (err) {
+        if (isUniqueViolation(err)) throw userErrors.EMAIL_TAKEN()
+        throw err
+      }
+    },
+    async markEmailVerified (id: string): Promise<void> {
+      await repo.update(id, { emailVerifiedAt: new Date() })
+    },
+    /** recordLogin notes a successful sign-in: the failed-login counter and any lock are cleared. */
+    async recordLogin (id: string): Promise<void> {
+      await repo.update(id, { failedLogins: 0, lockedUntil: null, lastLoginAt: new Date() })
+    },
+    /** clearFailedLogins forgets counted failures (a right password that still may not sign in). */
+    async clearFailedLogins (id: string): Promise<void> {
+      await repo.update(id, { failedLogins: 0, lockedUntil: null })
+    },
+    /** addFailedLogin counts one failed sign-in atomically, locking the account for `lockMs` at `lockAfter`; returns the count. */
+    addFailedLogin: (id: string, lockAfter: number, lockMs: number): Promise<number> => repo.addFailedLogin(id, lockAfter, new Date(Date.now() + lockMs)),
+    async list (query: { q?: string, role?: string, status?: UserRow['status'], limit: number, cursor?: string }) {
+      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+      // decodeCursor lets through ids like 36 dashes and dates PostgreSQL cannot hold, which the
+      // query turned into 500s; a cursor must name a UUID and a time in the form the cursor encoder writes.
+      if (query.cursor !== undefined && (!cursor || !UUID.test(cursor.id) || !CURSOR_TIME.test(cursor.at))) {
+        throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
+      }
+      return pageOf(await repo.list({ ...query, cursor }), query.limit, toUser)
+    },
+    /** adminUpdate changes roles, status or name; access changes end the user's sessions at once. */
+    async adminUpdate (actorId: string, id: string, changes: { name?: string, roles?: string[], status?: 'active' | 'disabled' }) {
+      const before = await repo.findById(id)
+      if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
+      if (changes.roles) checkRoles(changes.roles)
+      const losesAdmin = before.roles.includes('admin') && before.status === 'active' &&
+        ((changes.roles && !changes.roles.includes('admin')) || changes.status === 'disabled')
+      if (losesAdmin && id === actorId) throw userErrors.CANNOT_CHANGE_SELF()
+      if (losesAdmin && (await repo.countActiveAdmins()) <= 1) throw userErrors.LAST_ADMIN()
+      const rolesChanged = changes.roles !== undefined && changes.roles.join() !== before.roles.join()
+      const disabled = changes.status === 'disabled' && before.status !== 'disabled'
+      const enabled = changes.status === 'active' && before.status === 'disabled'
+      const row = await updateWithEvent(id, changes, () => disabled ? 'user.disabled' : enabled ? 'user.enabled' : rolesChanged ? 'user.roles_changed' : 'user.updated')
+      await invalidate(id)
+      if (disabled) await revokeSessions(id, 'user disabled')
+      else if (rolesChanged) await revokeSessions(id, 'roles changed')
+      return { before: toUser(before), after: toUser(row!) }
+    },
+    /** softDelete marks the account deleted (email freed, id kept for the audit trail) and ends its sessions. */
+    async softDelete (actorId: string, id: string): Promise<User> {
+      const before = await repo.findById(id)
+      if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
+      if (id === actorId) throw userErrors.CANNOT_CHANGE_SELF()
+      if (before.roles.includes('admin') && before.status === 'active' && (await repo.countActiveAdmins()) <= 1) throw userErrors.LAST_ADMIN()
+      const row = await updateWithEvent(id, { status: 'deleted', deletedAt: new Date(), passwordHash: null }, () => 'user.deleted')
+      await invalidate(id)
+      await revokeSessions(id, 'user deleted')
+      return toUser(row!)
+    },
+    countActiveAdmins: () => repo.countActiveAdmins()
+  }
+}
+
+/** UsersService is the users module's service. */
+export type UsersService = ReturnType<typeof createUsersService>

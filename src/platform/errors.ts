@@ -1,0 +1,163 @@
+import fp from 'fastify-plugin'
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+
+/** AppError is an expected failure with a stable UPPER_SNAKE code, rendered as problem+json. */
+export class AppError extends Error {
+  override name = 'AppError'
+  readonly code: string
+  readonly status: number
+  readonly detail: string
+  readonly fields?: FieldError[]
+  readonly headers?: Record<string, string>
+
+  constructor (code: string, status: number, detail: string, extra: { fields?: FieldError[], headers?: Record<string, string>, cause?: unknown } = {}) {
+    super(detail, { cause: extra.cause })
+    this.code = code
+    this.status = status
+    this.detail = detail
+    this.fields = extra.fields
+    this.headers = extra.headers
+  }
+}
+
+/** FieldError names one invalid input field by its JSON path. */
+export interface FieldError { path: string, message: string }
+
+type Catalogue = Record<string, readonly [status: number, title: string]>
+type Factories<C extends Catalogue> = { [K in keyof C]: (detail?: string) => AppError }
+
+/**
+ * defineErrors turns a module's catalogue `{ CODE: [status, message] }` into typed factories,
+ * so `errors.TASK_NOT_FOUND()` throws the same code, status and message everywhere.
+ */
+export function defineErrors<const C extends Catalogue> (catalogue: C): Factories<C> {
+  const out: Record<string, (detail?: string) => AppError> = {}
+  for (const [code, [status, title]] of Object.entries(catalogue)) {
+    out[code] = (detail?: string) => new AppError(code, status, detail ?? title)
+  }
+  return out as Factories<C>
+}
+
+/** platformErrors are the codes the platform itself raises. */
+export const platformErrors = defineErrors({
+  NOT_FOUND: [404, 'No route or resource at this address'],
+  VALIDATION_FAILED: [400, 'The request is not valid'],
+  CONFLICT: [409, 'The request conflicts with existing data'],
+  SERVICE_UNAVAILABLE: [503, 'A dependency is unavailable; retry shortly'],
+  INTERNAL: [500, 'An unexpected error occurred']
+})
+
+/** ProblemDetails is the RFC 9457 body every error reply carries. */
+export interface ProblemDetails {
+  type: string
+  title: string
+  status: number
+  detail: string
+  instance: string
+  code: string
+  requestId: string
+  errors?: FieldError[]
+}
+
+// SQLSTATEs that mean "the database is not there for us right now", not "your request is wrong":
+// connection exceptions (08), refused logins (28, 3D000 missing database), resources (53),
+// admin/crash shutdown and "cannot connect now" (57P0x), and a database closed to connections (55000).
+const UNAVAILABLE_SQLSTATE = /^(08|28|3D000|53|57P0[1-4]|55000)/
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
+
+function pgCode (err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e && i < 4; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
+    if (typeof code === 'string' && UNAVAILABLE_NODE_CODES.has(code)) return code
+    if (e instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) return '08000'
+  }
+  return undefined
+}
+
+function fromValidation (err: FastifyError): AppError {
+  const part = err.validationContext ?? 'body'
+  const fields = (err.validation ?? []).map((v) => {
+    const extra = v.keyword === 'additionalProperties' ? `/${String((v.params as { additionalProperty?: string }).additionalProperty)}` : ''
+    const path = `${part}${v.instancePath}${extra}`.replaceAll('/', '.')
+    const message = v.keyword === 'additionalProperties' ? 'is not an allowed property' : (v.message ?? 'is invalid')
+    return { path, message }
+  })
+  const first = fields[0]
+  return new AppError('VALIDATION_FAILED', 400, first ? `${first.path} ${first.message}` : 'The request is not valid', { fields })
+}
+
+/** toAppError maps anything thrown into the one error shape, hiding internals of unexpected errors. */
+export function toAppError (err: unknown): AppError {
+  if (err instanceof AppError) return err
+  const fe = err as FastifyError
+  if (fe?.validation) return fromValidation(fe)
+  const code = pgCode(err)
+  if (code === '23505') return platformErrors.CONFLICT()
+  if (code === '57014') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
+  if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
+    return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
+  }
+  const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500
+  if (status >= 400 && status < 500) {
+    // Framework client errors (bad JSON, too large, bad media type) carry safe messages.
+    const frameworkCode = typeof fe.code === 'string' ? fe.code : 'BAD_REQUEST'
+    return new AppError(frameworkCode.replace(/^FST_ERR_CTP_/, '').replace(/^FST_ERR_/, ''), status, fe.message)
+  }
+  if (status === 503) return platformErrors.SERVICE_UNAVAILABLE()
+  return platformErrors.INTERNAL()
+}
+
+/** renderProblem builds the problem+json body for an AppError on a request. */
+export function renderProblem (error: AppError, request: FastifyRequest): ProblemDetails {
+  const body: ProblemDetails = {
+    type: `urn:backplane:problem:${error.code.toLowerCase().replaceAll('_', '-')}`,
+    title: STATUS_CODES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.detail,
+    instance: request.url.split('?')[0] ?? '/',
+    code: error.code,
+    requestId: request.id
+  }
+  if (error.fields?.length) body.errors = error.fields
+  return body
+}
+
+/** sendProblem replies with an AppError as application/problem+json. */
+export function sendProblem (reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.headers) reply.headers(error.headers)
+  return reply.code(error.status).type('application/problem+json; charset=utf-8').send(renderProblem(error, reply.request))
+}
+
+// Router errors are raised before any hook runs, so the security baseline is set by hand.
+const ROUTER_ERROR_HEADERS = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store'
+}
+
+/**
+ * handleFrameworkError is meant for the `frameworkErrors` server option: Fastify answers a malformed
+ * URL (400) or an over-long path parameter (414) before any hook runs, so without it those replies
+ * carry no security headers, no request id, no log line and a non-problem body.
+ */
+export function handleFrameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const error = toAppError(err)
+  reply.headers({ ...ROUTER_ERROR_HEADERS, 'x-request-id': request.id })
+  request.log.info({ method: request.method, url: request.url.split('?')[0], status: error.status }, 'request')
+  sendProblem(reply, error)
+}
+
+/** errors installs the one error handler and the 404 handler; registered first so all later plugins use it. */
+export default fp(async function errors (app) {
+  app.setErrorHandler(function handleError (err, request, reply) {
+    const error = toAppError(err)
+    if (error.status >= 500) request.log.error({ err }, 'request failed')
+    return sendProblem(reply, error)
+  })
+  app.setNotFoundHandler(function notFound (request, reply) {
+    return sendProblem(reply, platformErrors.NOT_FOUND(`No route for ${request.method} ${request.url.split('?')[0]}`))
+  })
+}, { name: 'errors' })

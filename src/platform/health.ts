@@ -1,0 +1,73 @@
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * addReadinessCheck lets a platform plugin (cache, queue…) join `/health/ready`. A check with
+     * `critical: false` guards something the node can run without (it degrades instead): its failure
+     * is reported, but readiness stays 200 with status `degraded`.
+     */
+    addReadinessCheck: (name: string, check: () => Promise<void>, options?: ReadinessCheckOptions) => void
+  }
+}
+
+/** ReadinessCheckOptions says whether a failing check takes the node out of service (the default). */
+export interface ReadinessCheckOptions { critical?: boolean }
+
+const CHECK_TIMEOUT_MS = 1000
+
+async function timed (check: () => Promise<void>): Promise<{ status: 'ok' | 'fail', ms: number }> {
+  const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_resolve, reject) => { timer = setTimeout(() => { reject(new Error('timeout')) }, CHECK_TIMEOUT_MS) })
+    ])
+    return { status: 'ok', ms: Math.round(performance.now() - started) }
+  } catch {
+    return { status: 'fail', ms: Math.round(performance.now() - started) }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const CheckSchema = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('fail')]), ms: Type.Integer() })
+const ReadySchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable'), Type.Literal('draining')]),
+  checks: Type.Record(Type.String(), CheckSchema)
+})
+
+/**
+ * health serves `/health/live` (the process answers) and `/health/ready` (every dependency answers
+ * within a second; 503 naming the failed check, or while draining; 200 `degraded` when only
+ * non-critical checks fail). Both are cheap, unauthenticated and exempt from rate limits.
+ */
+export default fp(async function health (app) {
+  const checks = new Map<string, () => Promise<void>>()
+  const nonCritical = new Set<string>()
+  app.decorate('addReadinessCheck', (name: string, check: () => Promise<void>, options: ReadinessCheckOptions = {}) => {
+    checks.set(name, check)
+    if (options.critical === false) nonCritical.add(name)
+    else nonCritical.delete(name)
+  })
+  app.addReadinessCheck('database', async () => { await app.dbPool.query('SELECT 1') })
+
+  const common = { config: { rateLimit: false }, logLevel: 'warn' as const }
+  app.get('/health/live', {
+    ...common,
+    schema: { tags: ['health'], operationId: 'healthLive', summary: 'Liveness: the process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/health/ready', {
+    ...common,
+    schema: { tags: ['health'], operationId: 'healthReady', summary: 'Readiness: every dependency answers', response: { 200: ReadySchema, 503: ReadySchema } }
+  }, async (_request, reply) => {
+    const results = Object.fromEntries(await Promise.all([...checks].map(async ([name, check]) => [name, await timed(check)] as const)))
+    const failed = Object.entries(results).filter(([, r]) => r.status === 'fail').map(([name]) => name)
+    const critical = failed.some((name) => !nonCritical.has(name))
+    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 ? 'degraded' : 'ok'
+    return reply.code(status === 'ok' || status === 'degraded' ? 200 : 503).send({ status, checks: results })
+  })
+}, { name: 'health', dependencies: ['db', 'lifecycle'] })

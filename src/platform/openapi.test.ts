@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createTestApp, type TestApp } from '../../test/helpers/app.ts'
+import { version } from '../lib/version.ts'
+
+const PRODUCTION = { BACKPLANE_ENV: 'production', BACKPLANE_SECRET: randomBytes(32).toString('base64'), DATABASE_EMBEDDED_OK: 'true' }
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+interface LintProblem { ruleId: string, severity: 'error' | 'warn', message: string, location?: Array<{ pointer?: string }> }
+interface LintResult { code: number | null, problems: LintProblem[], stderr: string }
+
+/** redoclyLint runs the project's Redocly CLI on a file with its recommended rules and parses the JSON report. */
+function redoclyLint (file: string, cwd: string): Promise<LintResult> {
+  return new Promise((resolve) => {
+    execFile(join(root, 'node_modules/.bin/redocly'), ['lint', file, '--format=json'], {
+      cwd,
+      timeout: 60_000,
+      maxBuffer: 10 * 1024 * 1024,
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' }
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0
+      const json = stdout.slice(stdout.indexOf('{'))
+      const problems = json ? (JSON.parse(json) as { problems: LintProblem[] }).problems : []
+      resolve({ code, problems, stderr })
+    })
+  })
+}
+
+describe('OpenAPI document (development)', () => {
+  let t: TestApp
+  beforeAll(async () => { t = await createTestApp() })
+  afterAll(async () => { await t.close() })
+
+  it('is OpenAPI 3.1.0 with the public operations', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
+    const doc = res.json()
+    expect(doc.openapi).toBe('3.1.0')
+    expect(doc.info).toMatchObject({ title: 'Backplane API', version, license: { name: 'MIT', identifier: 'MIT' } })
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/api/v1/instance']))
+    expect(doc.paths['/health/live'].get.operationId).toBe('healthLive')
+    expect(doc.paths['/health/ready'].get.operationId).toBe('healthReady')
+    expect(doc.paths['/api/v1/instance'].get.operationId).toBe('getInstance')
+    expect(Object.keys(doc.paths['/health/ready'].get.responses)).toEqual(expect.arrayContaining(['200', '503']))
+  })
+
+  it('says which operations are public and which credentials the others take', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    expect(doc.components.securitySchemes).toMatchObject({
+      bearerAuth: { type: 'http', scheme: 'bearer' },
+      apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key' }
+    })
+    for (const path of ['/health/live', '/health/ready', '/api/v1/instance']) expect(doc.paths[path].get.security).toEqual([])
+    const schemes = new Set(Object.keys(doc.components.securitySchemes as object))
+    for (const item of Object.values(doc.paths) as Array<Record<string, { security?: Array<Record<string, unknown>> }>>) {
+      for (const op of Object.values(item)) {
+        expect(op.security).toBeDefined()
+        for (const requirement of op.security ?? []) for (const name of Object.keys(requirement)) expect(schemes.has(name)).toBe(true)
+      }
+    }
+  })
+
+  it('leaves out internal routes (metrics, docs, the document itself, CORS preflight)', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const paths = Object.keys(doc.paths)
+    expect(paths).not.toContain('/metrics')
+    expect(paths).not.toContain('/openapi.json')
+    expect(paths.filter((p) => p.startsWith('/docs'))).toEqual([])
+    expect(paths).not.toContain('*')
+    for (const item of Object.values(doc.paths) as Array<Record<string, unknown>>) expect(item).not.toHaveProperty('options')
+  })
+
+  it('documents every operation with an id, a summary and a tag', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const ids = new Set<string>()
+    for (const item of Object.values(doc.paths) as Array<Record<string, { operationId?: string, summary?: string, tags?: string[] }>>) {
+      for (const op of Object.values(item)) {
+        expect(op.operationId).toMatch(/^[a-z][A-Za-z0-9]+$/)
+        expect(op.summary).toBeTruthy()
+        expect(op.tags?.length).toBeGreaterThan(0)
+        ids.add(op.operationId ?? '')
+      }
+    }
+    expect(ids.size).toBeGreaterThanOrEqual(3)
+  })
+
+  it('serves the reference page at /docs', async () => {
+    const bare = await t.app.inject({ method: 'GET', url: '/docs' })
+    expect(bare.statusCode).toBe(200)
+    const res = await t.app.inject({ method: 'GET', url: '/docs/' })
+    expect(res.statusCode).toBe(200)
+    expect(String(res.headers['content-type'])).toMatch(/^text\/html/)
+    expect(res.body).toMatch(/<html/i)
+    expect(res.body).toContain('/openapi.json')
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'")
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+    // The page's script is the Scalar bundle, served (and loaded into memory) on first use.
+    expect(res.body).toContain('<script src="/docs/scalar.js">')
+    const js = await t.app.inject({ method: 'GET', url: '/docs/scalar.js' })
+    expect(js.statusCode).toBe(200)
+    expect(String(js.headers['content-type'])).toMatch(/^text\/javascript/)
+    expect(js.body.length).toBeGreaterThan(100_000)
+    expect(js.body).toContain('createApiReference')
+  })
+
+  it('passes redocly lint with no errors', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const dir = await mkdtemp(join(tmpdir(), 'backplane-openapi-'))
+    try {
+      const file = join(dir, 'openapi.json')
+      await writeFile(file, JSON.stringify(doc, null, 2))
+      const result = await redoclyLint(file, dir)
+      const errors = result.problems.filter((p) => p.severity === 'error')
+      const warnings = result.problems.filter((p) => p.severity === 'warn')
+      if (warnings.length > 0) console.info('redocly warnings:', warnings.map((w) => `${w.ruleId}: ${w.message} ${w.location?.[0]?.pointer ?? ''}`))
+      expect(errors.map((e) => `${e.ruleId}: ${e.message} ${e.location?.[0]?.pointer ?? ''}`)).toEqual([])
+      expect(result.code).toBe(0)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 90_000)
+})
+
+describe('OpenAPI document in production', () => {
+  it('is not served by default', async () => {
+    const t = await createTestApp({ env: PRODUCTION })
+    try {
+      for (const url of ['/openapi.json', '/docs', '/docs/']) {
+        const res = await t.app.inject({ method: 'GET', url })
+        expect(res.statusCode).toBe(404)
+        expect(res.json().code).toBe('NOT_FOUND')
+      }
+      // The API itself still works.
+      expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200)
+    } finally {
+      await t.close()
+    }
+  })
+
+  it('is served with DOCS_ENABLED=true', async () => {
+    const t = await createTestApp({ env: { ...PRODUCTION, DOCS_ENABLED: 'true' } })
+    try {
+      const doc = await t.app.inject({ method: 'GET', url: '/openapi.json' })
+      expect(doc.statusCode).toBe(200)
+      expect(doc.json().openapi).toBe('3.1.0')
+      expect((await t.app.inject({ method: 'GET', url: '/docs/' })).statusCode).toBe(200)
+    } finally {
+      await t.close()
+    }
+  })
+})

@@ -1,0 +1,44 @@
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import { registerDocsPage } from './docs-page.ts'
+import { description, version } from '../lib/version.ts'
+
+/**
+ * openapi builds the OpenAPI 3.1 document from the route schemas (`/openapi.json`) and serves the
+ * interactive reference at `/docs`; both are off in production unless DOCS_ENABLED=true.
+ */
+export default fp(async function openapi (app) {
+  const { config } = app
+  await app.register(swagger, {
+    // platform/auth documents `security` on every protected /api/ route; a route left without it is public.
+    transform: ({ schema, url }) => ({ schema: schema?.security ? schema : { ...schema, security: [] }, url }),
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Backplane API',
+        version,
+        description,
+        license: { name: 'MIT', identifier: 'MIT' }
+      },
+      servers: [{ url: config.http.publicUrl ?? `http://localhost:${config.http.port}`, description: 'This Backplane' }],
+      tags: [
+        { name: 'health', description: 'Liveness and readiness probes' },
+        { name: 'instance', description: 'Facts about this Backplane instance' },
+        { name: 'auth', description: 'Sign-in, tokens, sessions and mailed-link flows' },
+        { name: 'users', description: 'The signed-in user: profile, password, email, sessions' },
+        { name: 'api-keys', description: 'API keys for services and scripts' },
+        { name: 'admin', description: 'Administration: users, invitations, audit log' }
+      ],
+      // The schemes platform/auth names in each protected route's `security`.
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A 15-minute access token' },
+          apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (bp_…)' }
+        }
+      }
+    }
+  })
+  if (!config.docs.enabled) return
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger())
+  registerDocsPage(app, 'Backplane API')
+}, { name: 'openapi' })

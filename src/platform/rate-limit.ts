@@ -1,0 +1,187 @@
+import fp from 'fastify-plugin'
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import type { Actor } from './auth.ts'
+import { defineErrors } from './errors.ts'
+import { ProblemSchema } from './problem-schema.ts'
+import { createFallbackCounter, RateLimitStore } from './adapters/rate-limit-store.ts'
+import { createRedisRateLimitCounter } from './adapters/redis-rate-limit.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** rateLimitTier 'auth' puts a sign-in flow route in the strict per-IP budget (RATE_LIMIT_AUTH_PER_MINUTE). */
+    rateLimitTier?: 'auth'
+  }
+}
+
+/** rateLimitErrors is the one error a limit produces. */
+export const rateLimitErrors = defineErrors({
+  RATE_LIMITED: [429, 'Too many requests; retry after the Retry-After delay']
+})
+
+/** RateLimitTier names the budgets: per IP for sign-in flows and anonymous callers, per user, per API key. */
+export type RateLimitTier = 'auth' | 'anonymous' | 'user' | 'api-key'
+
+const WINDOW_MS = 60_000
+// Keys start with their tier's tag, so the budget (and the audit) can be read back from the key.
+const TAGS: Record<string, RateLimitTier> = { auth: 'auth', ip: 'anonymous', user: 'user', key: 'api-key' }
+const EXEMPT_URLS = new Set(['/metrics', '/.well-known/jwks.json', '/openapi.json', '/docs'])
+
+function tierOf (key: string): RateLimitTier {
+  return TAGS[key.slice(0, key.indexOf(':'))] ?? 'anonymous'
+}
+
+/**
+ * exempt says which requests skip the general limits: probes, metrics, the JWKS and the docs (they
+ * must answer while clients are limited), routes with `config.rateLimit: false`, and routes that set
+ * limits of their own (the plugin's per-route hook applies those). Unmatched URLs (404) are limited.
+ */
+function exempt (request: FastifyRequest): boolean {
+  const { url, config } = request.routeOptions
+  if (config.rateLimit === false || typeof config.rateLimit === 'object') return true
+  if (url === undefined) return false
+  return EXEMPT_URLS.has(url) || url.startsWith('/health/') || url.startsWith('/docs/')
+}
+
+function carriesCredentials (request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined
+}
+
+/**
+ * rateLimit enforces per-minute budgets (SECURITY.md decisions 5 and 6; RC-05, RC-07, AU-11, CF-05):
+ * sign-in flows (`config.rateLimitTier: 'auth'`) per client IP in a budget of their own; other
+ * requests per API key, per signed-in user, or per client IP when there is no valid credential;
+ * requests carrying a frontend's key count the same callers in that frontend's tier (FRONTEND_RATE_TIERS).
+ * `request.ip` is the socket peer unless TRUST_PROXY names the proxy, so a forged X-Forwarded-For
+ * cannot pick the bucket; IPv6 clients are counted by their /64, the smallest block one is given.
+ * 429 replies are problem+json with Retry-After and RateLimit-* headers.
+ *
+ * Keying after authentication: the limit runs in one app-level `onRequest` hook, not after the
+ * route's access check. After the check would be too late: the check (platform/auth.ts prepends it
+ * to the route's preHandlers) rejects missing, junk and forbidden credentials before any later
+ * hook runs, so those requests would never be counted; preHandlers also run after body parsing and
+ * validation, and the 404 handler has no route hooks at all. So when a request carries a
+ * credential, the key comes from resolving it here with `app.auth.check(request, 'authenticated')`
+ * — the same schemes, signatures, session and key checks the route applies, never an unverified
+ * token — and a credential that does not verify is limited per IP, like no credential. The
+ * identity verified here is handed to the route's own check through a scheme registered ahead of
+ * the modules' schemes (this plugin comes before the modules), which answers only for the request
+ * it was verified for, so a credential is verified once per request, not twice.
+ *
+ * The counter is Redis when REDIS_URL is set, falling back to per-node memory while Redis fails
+ * (never off), with a non-critical readiness check that reports the degradation.
+ */
+export default fp(async function rateLimit (app: FastifyInstance) {
+  const { config } = app
+  const budgets: Record<RateLimitTier, number> = {
+    auth: config.rateLimit.authPerMinute,
+    anonymous: config.rateLimit.anonymousPerMinute,
+    user: config.rateLimit.userPerMinute,
+    'api-key': config.rateLimit.apiKeyPerMinute
+  }
+
+  const redis = config.redis.url ? createRedisRateLimitCounter(config.redis.url) : undefined
+  const counter = createFallbackCounter(redis, app.log)
+  if (redis) {
+    app.addReadinessCheck('rate-limit-store', redis.ping, { critical: false })
+    app.addHook('onClose', async () => { redis.close() })
+  }
+
+  // Outcomes of the credential checks this hook made, by request object: nothing a client sends
+  // can reach this map, and an entry answers only for its own request (and goes with it). A
+  // refused credential is refused again with the same error, without being checked twice.
+  const verified = new WeakMap<FastifyRequest, { actor: Actor } | { error: unknown }>()
+  app.auth.addScheme({
+    name: 'verified-this-request',
+    authenticate: async (request) => {
+      const outcome = verified.get(request)
+      if (outcome && 'error' in outcome) throw outcome.error
+      return outcome?.actor ?? null
+    }
+  })
+
+  async function identify (request: FastifyRequest): Promise<Actor | null> {
+    try {
+      await app.auth.check(request, 'authenticated')
+      if (request.actor) verified.set(request, { actor: request.actor })
+      return request.actor
+    } catch (error) {
+      // Junk, expired or revoked credentials (or a dependency failing): the caller is anonymous to
+      // the limiter; the route's own check answers 401 (or 503) unless the IP's budget is spent first.
+      verified.set(request, { error })
+      return null
+    } finally {
+      // The route's access check sets the actor; public routes keep none, as without this plugin.
+      request.actor = null
+    }
+  }
+
+  async function keyOf (request: FastifyRequest): Promise<string> {
+    const ip = normalizeIP(request.ip ?? 'unknown')
+    if (request.routeOptions.config.rateLimitTier === 'auth') return `auth:${ip}`
+    const actor = carriesCredentials(request) ? await identify(request) : null
+    const caller = !actor ? `ip:${ip}` : actor.kind === 'api-key' ? `key:${actor.apiKeyId ?? actor.userId}` : `user:${actor.userId}`
+    // A request carrying a frontend's key is counted per caller in that frontend's tier instead.
+    const frontend = app.frontendContext.of(request)
+    return frontend ? `fe:${frontend.rateTier}:${frontend.name}:${caller}` : caller
+  }
+
+  // Frontend keys read `fe:<tier>:<frontend>:<caller>`; a tier removed from the settings falls back to "default".
+  function budgetOf (key: string): number {
+    if (!key.startsWith('fe:')) return budgets[tierOf(key)]
+    const tiers = config.frontends.rateTiers
+    return tiers[key.slice(3, key.indexOf(':', 3))] ?? tiers.default!
+  }
+
+  const reported = recentKeys(WINDOW_MS)
+  function onExceeded (request: FastifyRequest, key: string): void {
+    // Once per key per window: a client hammering past its limit makes one record, not thousands.
+    if (!reported.add(key)) return
+    const tier = tierOf(key)
+    request.log.warn(key.startsWith('fe:') ? { tier: `frontend:${key.split(':')[1]}` } : { tier }, 'rate limit exceeded')
+    if (tier === 'auth') app.securityEvents.fromRequest(request, { action: 'rate_limit.exceeded', outcome: 'denied', details: { tier } })
+  }
+
+  await app.register(fastifyRateLimit, {
+    // One app-level hook (below) covers every route and the 404 handler; `global` would add
+    // route-level hooks only, which the 404 handler never gets.
+    global: false,
+    enableDraftSpec: true,
+    timeWindow: WINDOW_MS,
+    keyGenerator: keyOf,
+    max: (_request, key) => budgetOf(key),
+    store: class extends RateLimitStore { constructor () { super(counter) } },
+    onExceeded,
+    errorResponseBuilder: (_request, context) => rateLimitErrors.RATE_LIMITED(`Too many requests; retry in ${context.after}`)
+  })
+  const limit = app.rateLimit()
+  app.addHook('onRequest', async function limitRequest (request, reply) {
+    if (exempt(request)) return
+    await limit.call(this, request, reply)
+  })
+
+  // Every limited API route can answer 429: say so in its schema and the OpenAPI document.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const schema = route.schema as { response?: Record<string, unknown> } | undefined
+    if (!route.url.startsWith('/api/') || route.config?.rateLimit === false || !schema?.response || schema.response[429]) return
+    schema.response = { ...schema.response, 429: ProblemSchema }
+  })
+}, { name: 'rate-limit', dependencies: ['auth', 'health', 'security-events', 'errors', 'frontend-context'] })
+
+/** recentKeys remembers keys for a while, bounded, to report each trip once per window. */
+function recentKeys (ttlMs: number, maxKeys = 10_000) {
+  const until = new Map<string, number>()
+  return {
+    /** add returns true when the key was not seen within the last `ttlMs`. */
+    add (key: string): boolean {
+      const now = Date.now()
+      if ((until.get(key) ?? 0) > now) return false
+      if (until.size >= maxKeys) {
+        for (const [k, t] of until) if (t <= now) until.delete(k)
+        if (until.size >= maxKeys) until.delete(until.keys().next().value!)
+      }
+      until.set(key, now + ttlMs)
+      return true
+    }
+  }
+}

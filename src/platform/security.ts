@@ -1,0 +1,76 @@
+import fp from 'fastify-plugin'
+import cors from '@fastify/cors'
+import { jsonDepthExceeds } from '../lib/json-depth.ts'
+import { AppError } from './errors.ts'
+
+/**
+ * apiSecurityHeaders are the response headers the OWASP REST Security Cheat Sheet lists for JSON
+ * APIs, set once per reply. helmet's HTML-page headers (DNS prefetch, download options, XSS filter,
+ * opener policy …) protect documents an API never serves, and every header costs time on every
+ * reply: the set is kept to what applies.
+ */
+export function apiSecurityHeaders (production: boolean): Record<string, string> {
+  return {
+    // Nothing may frame, embed or script a JSON reply. /docs sets its own policy.
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-site',
+    'cache-control': 'no-store',
+    ...(production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {})
+  }
+}
+
+/**
+ * security applies the HTTP baseline of SECURITY.md: security headers, `no-store` caching, exact-match
+ * CORS (against `app.corsOrigins`), JSON-only bodies (415 otherwise) with a depth limit, and prototype-poisoning refusal.
+ */
+export default fp(async function security (app) {
+  const { config } = app
+  // One synchronous hook sets every static header, `no-store` (a route that may be cached sets its own
+  // Cache-Control in its handler) and the request id: per-request hooks are the pipeline's main cost.
+  const baseline = apiSecurityHeaders(config.production)
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(baseline)
+    reply.header('x-request-id', request.id)
+    const encoding = request.headers['content-encoding']
+    // Compressed request bodies are refused: decoding them would let a small upload expand past the body limit.
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      done(new AppError('CONTENT_ENCODING_UNSUPPORTED', 415, 'Compressed request bodies are not accepted; send plain JSON'))
+      return
+    }
+    done()
+  })
+
+  await app.register(cors, {
+    // Unknown origins get no CORS headers at all; the browser then blocks the read. The list is
+    // CORS_ORIGINS plus the enabled frontends' origins, kept current on every node without a restart.
+    origin: (origin, cb) => cb(null, app.corsOrigins.allows(origin)),
+    credentials: config.cors.credentials,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Frontend-Key', 'X-Request-ID', 'Idempotency-Key'],
+    exposedHeaders: ['X-Request-ID', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'],
+    maxAge: 600,
+    strictPreflight: true
+  })
+
+  // Bodies are JSON only: drop the built-in text/plain parser so anything else is a 415.
+  app.removeAllContentTypeParsers()
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const maxDepth = config.http.jsonMaxDepth
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string
+    // Many clients send `Content-Type: application/json` on a POST without a body (claim, cancel,
+    // run now): that is no body, not an error. A route that needs a body still gets its 400.
+    if (text === '') {
+      done(null, undefined)
+      return
+    }
+    if (jsonDepthExceeds(text, maxDepth)) {
+      done(new AppError('JSON_TOO_DEEP', 400, `JSON nesting is deeper than ${maxDepth} levels`), undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
+}, { name: 'security', dependencies: ['errors', 'cors-origins'] })

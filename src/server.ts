@@ -1,0 +1,101 @@
+import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { buildApp, type AppOverrides } from './app.ts'
+import type { Config } from './config.ts'
+import { openDatabaseServer, type DatabaseServer } from './platform/database.ts'
+import { createLogger } from './platform/logging.ts'
+import { runMigrations } from './platform/migrate.ts'
+import { runSeeds } from './platform/modules.ts'
+import { version } from './lib/version.ts'
+
+/** RunningServer is a listening Backplane with its database server and a way to stop both. */
+export interface RunningServer {
+  app: FastifyInstance
+  database: DatabaseServer
+  url: string
+  /** shutdown runs the graceful sequence: readiness 503, SHUTDOWN_DELAY, stop accepting, drain, close. */
+  shutdown: () => Promise<void>
+}
+
+function banner (config: Config, url: string, database: DatabaseServer): string {
+  const where = database.embedded ? `embedded PostgreSQL under ${config.dataDir}` : 'PostgreSQL at DATABASE_URL'
+  return [
+    '',
+    `  Backplane ${version} is ready (${config.env})`,
+    `  API       ${url}/api/v1`,
+    ...(config.docs.enabled ? [`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`] : []),
+    `  Health    ${url}/health/live   ${url}/health/ready`,
+    ...(config.metrics.enabled ? [`  Metrics   ${url}/metrics`] : []),
+    `  Database  ${where}`,
+    ''
+  ].join('\n') + '\n'
+}
+
+/**
+ * start brings Backplane up: database server (embedded or external), migrations, seeds, then the
+ * HTTP listener. Failures before listening stop what was started and rethrow.
+ */
+export async function start (config: Config, overrides: Omit<AppOverrides, 'databaseUrl'> = {}): Promise<RunningServer> {
+  const log: Logger = overrides.logger ?? createLogger(config, overrides.logStream)
+  const started = performance.now()
+  const database = await openDatabaseServer(config, log)
+  let app: FastifyInstance | undefined
+  try {
+    await runMigrations(database.url)
+    app = await buildApp(config, { ...overrides, logger: log, databaseUrl: database.url })
+    await app.ready()
+    await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })
+    await app.listen({ host: config.http.host, port: config.http.port })
+  } catch (err) {
+    await app?.close().catch(() => {})
+    await database.close().catch(() => {})
+    throw err
+  }
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.http.port
+  const host = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(config.http.host) ? 'localhost' : config.http.host
+  const url = config.http.publicUrl ?? `http://${host}:${port}`
+  log.info({ url, readyMs: Math.round(performance.now() - started), embeddedDatabase: database.embedded }, 'backplane ready')
+  if (!database.embedded && !config.redis.url) {
+    log.warn('DATABASE_URL is set without REDIS_URL: run a single node, or set REDIS_URL so that sign-outs and revocations reach every node at once (otherwise up to 30 s)')
+  }
+  const ready = app
+  let closing: Promise<void> | undefined
+  return {
+    app: ready,
+    database,
+    url,
+    shutdown: () => {
+      closing ??= (async () => {
+        ready.lifecycle.draining = true
+        if (config.shutdown.delay > 0) await sleep(config.shutdown.delay)
+        await ready.close()
+        await database.close()
+      })()
+      return closing
+    }
+  }
+}
+
+/** serve is `backplane start`: start, print where everything is, and shut down gracefully on SIGTERM/SIGINT. */
+export async function serve (config: Config, overrides: Pick<AppOverrides, 'modules'> = {}): Promise<RunningServer> {
+  const log = createLogger(config)
+  const server = await start(config, { ...overrides, logger: log })
+  process.stderr.write(banner(config, server.url, server.database))
+  if ((await server.app.users.countActiveAdmins()) === 0) {
+    process.stderr.write('  No admin account yet. Create one with:\n    npm run backplane -- create-admin\n  (or: node src/main.ts create-admin --email you@example.com --password-stdin)\n\n')
+  }
+  closeWithGrace({
+    delay: config.shutdown.timeout,
+    logger: { error: (msg: unknown) => { log.error(String(msg)) } }
+  }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an unexpected error')
+    else log.info({ signal }, 'shutting down gracefully')
+    await server.shutdown()
+    log.info('stopped')
+    log.flush()
+  })
+  return server
+}
