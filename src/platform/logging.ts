@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
+import type { RollStream } from 'pino-roll'
 import type { Config } from '../config.ts'
 
 const SECRET_KEYS = [
@@ -64,7 +65,7 @@ export function censorSecrets (value: unknown): unknown {
   return censorAt(value, 0, new Set())
 }
 
-/** createLogger builds the pino logger: JSON lines through an asynchronous destination, optional pretty output and a rotating file. */
+/** createLogger builds the pino logger: JSON lines through asynchronous destinations, optional pretty output and a rotating file. */
 export function createLogger (config: Config, destination?: DestinationStream, level: string = config.log.level): Logger {
   const options = {
     level,
@@ -78,13 +79,61 @@ export function createLogger (config: Config, destination?: DestinationStream, l
     }
   }
   if (destination) return pino(options, destination)
-  const targets: Array<{ target: string, options: Record<string, unknown>, level?: string }> = []
-  if (config.log.pretty) targets.push({ target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } })
-  if (config.log.file) {
-    targets.push({ target: 'pino-roll', options: { file: config.log.file, size: config.log.fileSize, limit: { count: config.log.fileCount }, mkdir: true } })
-    if (!config.log.pretty) targets.push({ target: 'pino/file', options: { destination: 1 } })
+  if (config.log.pretty) {
+    // For humans at a terminal: pino-pretty formats in a worker thread (development only).
+    const targets: Array<{ target: string, options: Record<string, unknown> }> = [
+      { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }
+    ]
+    if (config.log.file) targets.push({ target: 'pino-roll', options: rollOptions(config) })
+    return pino({ ...options, transport: { targets } })
   }
-  if (targets.length > 0) return pino({ ...options, transport: { targets } })
   // Asynchronous stdout: a request never waits on a write (synchronous logging halves throughput).
-  return pino(options, pino.destination({ dest: 1, sync: false }))
+  const stdout = pino.destination({ dest: 1, sync: false })
+  if (!config.log.file) return pino(options, stdout)
+  // stdout and the rotating file, both written from this thread through buffered asynchronous
+  // streams (sonic-boom). A worker-thread transport copies every line into shared memory and
+  // parses it again there: measured at ~35 µs a request line, half of the whole pipeline's cost.
+  const file = rotatingFile(config)
+  const streams = pino.multistream([{ level: 'trace', stream: stdout }, { level: 'trace', stream: file }])
+  return pino(options, streams)
+}
+
+function rollOptions (config: Config): { file: string, size: string | number, limit: { count: number }, mkdir: true } {
+  return { file: config.log.file!, size: config.log.fileSize, limit: { count: config.log.fileCount }, mkdir: true }
+}
+
+/**
+ * rotatingFile is a pino-roll stream that exists at once: pino-roll opens its file asynchronously
+ * (it numbers files after those already there), so the lines written before it is open are kept
+ * and written first. Whatever is buffered is written out synchronously when the process exits.
+ */
+function rotatingFile (config: Config): DestinationStream & { flushSync: () => void, end: () => void } {
+  let pending: string[] | undefined = []
+  let stream: RollStream | undefined
+  let ended = false
+  import('pino-roll').then(async ({ default: roll }) => {
+    stream = await roll(rollOptions(config))
+    for (const line of pending ?? []) stream.write(line)
+    pending = undefined
+    if (ended) stream.end()
+  }).catch((err: unknown) => {
+    pending = undefined
+    process.stderr.write(`backplane: cannot open LOG_FILE ${config.log.file}: ${(err as Error).message}\n`)
+  })
+  const flushSync = (): void => {
+    try { stream?.flushSync() } catch { /* the file is gone or busy: nothing more to do at exit */ }
+  }
+  process.once('exit', flushSync)
+  return {
+    write (line: string) {
+      if (stream) stream.write(line)
+      else pending?.push(line)
+    },
+    flushSync,
+    end () {
+      ended = true
+      process.removeListener('exit', flushSync)
+      stream?.end()
+    }
+  }
 }
