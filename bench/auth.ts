@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { backplaneEnv, ORIGIN } from './lib/backplane-env.ts'
+import { backplaneEnv, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
 import { comparisonRows, HEADER, measureRoute, summariseRoute, warnNon2xx } from './lib/load.ts'
 import { mb, statusKb } from './lib/proc.ts'
 import { intOption, machine, sourceState, table, writeResult } from './lib/report.ts'
@@ -72,6 +72,7 @@ async function main (): Promise<void> {
   try {
     process.stdout.write(`Database: ${database.describe}\n`)
     const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), {
+      execArgv: startNodeFlags(),
       env: backplaneEnv(database, logDir, 'production', {
         // One user sends every request: give it the largest per-user budget so it is never answered 429.
         RATE_LIMIT_USER_PER_MINUTE: '1000000',

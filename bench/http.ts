@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { backplaneEnv, ORIGIN } from './lib/backplane-env.ts'
+import { backplaneEnv, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
 import { comparisonRows, HEADER, measureRoute, summariseRoute, warnNon2xx, type LoadOptions, type Run } from './lib/load.ts'
 import { mb, statusKb } from './lib/proc.ts'
 import { intOption, machine, sourceState, resultsDir, table, writeResult } from './lib/report.ts'
@@ -89,7 +89,7 @@ async function main (): Promise<void> {
   try {
     process.stdout.write(`Database: ${database.describe}\nLogs: ${logDir} (${options.logMode})\n`)
     const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), {
-      execArgv: profileFlags('backplane'),
+      execArgv: [...startNodeFlags(), ...profileFlags('backplane')],
       env: backplaneEnv(database, logDir, options.logMode)
     })
     servers.push(backplane)

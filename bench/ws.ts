@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { backplaneEnv } from './lib/backplane-env.ts'
+import { backplaneEnv, startNodeFlags } from './lib/backplane-env.ts'
 import { intOption, machine, resultsDir, sourceState, table, writeResult } from './lib/report.ts'
 import { serverScript } from './lib/servers.ts'
 import { openBenchSession } from './lib/session.ts'
@@ -140,7 +140,7 @@ async function main (): Promise<void> {
     const settings = { BACKPLANE_SECRET: randomBytes(36).toString('base64url'), RATE_LIMIT_USER_PER_MINUTE: '1000000', AUTH_ACCESS_TTL_SECONDS: '86400' }
     const backplane = (label: string, extra: Record<string, string> = {}, prof = false) => forkRpc(label, serverScript('./ws-backplane-server.ts'),
       backplaneEnv(database, logDir, 'production', { ...settings, ...extra }),
-      ['--expose-gc', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}cpu-${stamp}/${label}`] : [])])
+      ['--expose-gc', ...startNodeFlags(), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}cpu-${stamp}/${label}`] : [])])
 
     // Users, project and tokens once, through a node that then stops: every later node shares the database.
     const setupNode = await backplane('setup')

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { BenchDatabase } from './database.ts'
@@ -32,4 +33,13 @@ export function backplaneEnv (database: BenchDatabase, logDir: string, logMode: 
     BENCH_LOG_MODE: logMode,
     ...extra
   })
+}
+
+/**
+ * startNodeFlags are the Node flags `npm start` runs Backplane with (read from package.json's start
+ * script), so a benchmark's Backplane child runs with the same heap settings as production.
+ */
+export function startNodeFlags (): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
+  return pkg.scripts.start.split(' ').filter((word) => word.startsWith('--'))
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -6,6 +7,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { createTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts'
+import { projectRoot } from '../../test/helpers/process.ts'
 import { censorSecrets, createLogger } from './logging.ts'
 import { defineModule } from './modules.ts'
 
@@ -188,6 +190,30 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ level: 20, service: 'backplane', msg: 'hello', user: { password: '[redacted]' } })
     expect(new Date(String(line.time)).toISOString()).toBe(line.time)
     expect(chunks.join('')).not.toContain(secret)
+  })
+
+  it('writes the lines still batched when the process exits, to stdout and LOG_FILE', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'backplane-log-exit-'))
+    try {
+      for (const how of ['exit', 'throw']) {
+        const file = join(dir, how, 'app.log')
+        const run = spawnSync(process.execPath, ['test/fixtures/log-then-exit.ts', how], {
+          cwd: projectRoot,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', LOG_FILE: file }
+        })
+        const expected = how === 'exit' ? 3 : 4
+        const stdout = run.stdout.split('\n').filter((l) => l.includes('"service":"backplane"'))
+        expect(stdout, run.stderr).toHaveLength(expected)
+        // pino-roll opens its file asynchronously: the process may leave before it is open (exit at
+        // once), and then the lines are on stdout only; once open, every line is in it.
+        const files = await readdir(join(dir, how)).catch(() => [] as string[])
+        const content = (await Promise.all(files.map((f) => readFile(join(dir, how, f), 'utf8')))).join('')
+        if (how === 'throw') expect(content.split('\n').filter(Boolean)).toHaveLength(expected)
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('writes to LOG_FILE through pino-roll', async () => {

@@ -32,11 +32,22 @@ export default fp(async function metrics (app) {
   })
   app.decorate('metrics', registry)
 
+  // One child per label set, found by a flat string key: `observe(labels, value)` would hash the
+  // labels object (sorting its keys) on every request.
+  const series = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code' | 'frontend'>>()
   app.addHook('onResponse', (request, reply, done) => {
     // Unmatched URLs share one label so a scanner cannot blow up the series count.
     const route = request.routeOptions.url ?? 'unmatched'
     // Frontend names come from the registry (bounded), never from what a client sends.
-    duration.observe({ method: request.method, route, status_code: reply.statusCode, frontend: request.frontend ?? '' }, reply.elapsedTime / 1000)
+    const frontend = request.frontend ?? ''
+    const status = reply.statusCode
+    const key = `${request.method} ${status} ${frontend} ${route}`
+    let child = series.get(key)
+    if (child === undefined) {
+      child = duration.labels({ method: request.method, route, status_code: status, frontend })
+      series.set(key, child)
+    }
+    child.observe(reply.elapsedTime / 1000)
     done()
   })
 

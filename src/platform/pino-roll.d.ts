@@ -12,6 +12,9 @@ declare module 'pino-roll' {
     frequency?: string | number
     mkdir?: boolean
     limit?: { count?: number, removeOtherLogFiles?: boolean }
+    /** sonic-boom's batching: gather at least this many bytes per write, and write what is held every periodicFlush ms. */
+    minLength?: number
+    periodicFlush?: number
   }
   export default function roll (options: PinoRollOptions): Promise<RollStream>
 }

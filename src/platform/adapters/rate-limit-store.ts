@@ -64,6 +64,12 @@ export interface FallbackOptions {
 /** FallbackCounter is the counting core: shared when it can be, per-node memory when it cannot. */
 export interface FallbackCounter {
   incr: (key: string, windowMs: number) => Promise<WindowCount>
+  /**
+   * incrNow counts synchronously when the count is kept in memory (no shared counter, or it failed
+   * within the retry period) and returns the window; otherwise it counts nothing and returns
+   * undefined, and the caller uses `incr`.
+   */
+  incrNow: (key: string, windowMs: number) => WindowCount | undefined
   /** degraded is true while counts come from memory because the shared counter failed. */
   readonly degraded: boolean
 }
@@ -96,6 +102,9 @@ export function createFallbackCounter (shared: SharedCounter | undefined, log: F
 
   return {
     get degraded () { return degraded },
+    incrNow (key, windowMs) {
+      return !shared || now() < retryAt ? memory.incr(key, windowMs) : undefined
+    },
     async incr (key, windowMs) {
       const local = memory.incr(key, windowMs)
       if (!shared || now() < retryAt) return local
