@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { Actor } from '../../platform/auth.ts'
 import { createChannelAuthorizer, isRefusal, parseChannel, type Refusal } from './channels.ts'
@@ -13,6 +13,26 @@ export interface Handshake {
   keyPrefix?: string
   /** expiresAt is when the credential ends (ms since epoch): the socket closes then unless re-authenticated. */
   expiresAt: number | null
+  /** reply is the upgrade's HTTP reply; its response is detached from the socket once that is a WebSocket. */
+  reply: FastifyReply
+}
+
+/**
+ * upgradeView is what an open socket keeps of its upgrade request, for re-authentication: the
+ * request itself would keep its Fastify request and reply, its child logger and its headers (the
+ * credential among them) alive as long as the socket, ~6 KB a socket.
+ */
+export function upgradeView (request: FastifyRequest): FastifyRequest {
+  const userAgent = request.headers['user-agent']
+  return {
+    id: request.id,
+    ip: request.ip,
+    headers: userAgent === undefined ? {} : { 'user-agent': userAgent.slice(0, 512) },
+    frontend: request.frontend,
+    actor: null,
+    query: undefined,
+    routeOptions: { url: request.routeOptions.url, config: request.routeOptions.config }
+  } as unknown as FastifyRequest
 }
 
 // How long a relay pass may take between handing events to pubsub and committing them.
@@ -151,7 +171,7 @@ export function createConnections ({ app, hub, tickets }: { app: FastifyInstance
     } else {
       // The bearer scheme itself checks the token, through a view of the upgrade request carrying it.
       const view = Object.create(request) as FastifyRequest
-      view.headers = { authorization: `Bearer ${message.token}`, 'x-api-key': undefined }
+      view.headers = { ...request.headers, authorization: `Bearer ${message.token}`, 'x-api-key': undefined }
       actor = await app.auth.check(view, 'authenticated').then(() => view.actor ?? undefined, () => undefined)
       expiresAt = tokenExpiry(message.token)
     }
@@ -198,7 +218,7 @@ export function createConnections ({ app, hub, tickets }: { app: FastifyInstance
   return {
     reauthorize,
 
-    /** open runs a socket the handshake admitted. */
+    /** open runs a socket the handshake admitted; `request` is the upgrade's view (see upgradeView). */
     open (socket: WebSocket, request: FastifyRequest, shake: Handshake): void {
       // Two handshakes of one user may both pass the cap check before either socket opens.
       if (hub.count(shake.principal) >= limits.maxSocketsPerPrincipal) {

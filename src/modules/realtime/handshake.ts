@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { authErrors } from '../../platform/auth.ts'
 import { AppError, defineErrors } from '../../platform/errors.ts'
 import { tokenExpiry, type Handshake } from './connection.ts'
@@ -85,7 +85,7 @@ export function createHandshake ({ app, hub, originCheck, usedTicket, handshakes
       bearerTokens.set(request, token)
     },
 
-    async admit (request: FastifyRequest): Promise<void> {
+    async admit (request: FastifyRequest, reply: FastifyReply): Promise<void> {
       if (!request.ws) return
       const actor = request.actor!
       const principal = actor.kind === 'user' ? `user:${actor.userId}` : `key:${actor.apiKeyId ?? actor.userId}`
@@ -103,7 +103,7 @@ export function createHandshake ({ app, hub, originCheck, usedTicket, handshakes
         const found = keyPrefix === undefined ? undefined : await app.apiKeys.lookup(keyPrefix)
         expiresAt = found?.expiresAt ?? null
       }
-      handshakes.set(request, { actor, principal, keyPrefix, expiresAt })
+      handshakes.set(request, { actor, principal, keyPrefix, expiresAt, reply })
     }
   }
 }

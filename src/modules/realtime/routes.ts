@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
-import type { Connections, Handshake } from './connection.ts'
+import { logRequest } from '../../platform/request-log.ts'
+import { upgradeView, type Connections, type Handshake } from './connection.ts'
 import { upgradeRequired, type createHandshake } from './handshake.ts'
 import { REALTIME_PATH } from './protocol.ts'
 import { TICKET_TTL_SECONDS, type Tickets } from './tickets.ts'
@@ -67,7 +68,18 @@ export function realtimeRoutes ({ tickets, connections, handshake, handshakes }:
           socket.close(1011, 'handshake incomplete')
           return
         }
-        connections.open(socket, request, shake)
+        // The HTTP exchange is over: log it now, and detach its response from the socket. Attached,
+        // the response's listeners would hold the Fastify request and reply for the socket's life
+        // (its close would log the line then, with the socket's lifetime as the duration).
+        logRequest(request, 101, shake.reply.elapsedTime)
+        const response = shake.reply.raw
+        if (response.socket) response.detachSocket(response.socket)
+        // @fastify/websocket's error listener closes over the request and reply: swap it for one
+        // that keeps only the request id (an unclean client disconnect is routine, logged at info).
+        const requestId = request.id
+        socket.removeAllListeners('error')
+        socket.on('error', (err: Error) => { app.log.info({ requestId, err: { message: err.message } }, 'realtime: socket error') })
+        connections.open(socket, upgradeView(request), shake)
       }
     })
 
