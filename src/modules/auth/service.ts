@@ -113,7 +113,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
         await users.clearFailedLogins(user.id)
         throw authFlowErrors.EMAIL_NOT_VERIFIED()
       }
-      if (needsRehash(user.passwordHash!)) await users.setPasswordHash(user.id, await hashPassword(input.password))
+      if (needsRehash(user.passwordHash!)) await users.setPasswordHash(user.id, await hashPassword(input.password), { rehash: true })
       await users.recordLogin(user.id)
       const { sessionId, refreshToken } = await sessions.create({ userId: user.id, audience, userAgent: ctx.userAgent, ip: ctx.ip })
       audit(ctx, { action: 'auth.login', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'session', targetId: sessionId })

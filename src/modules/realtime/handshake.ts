@@ -88,7 +88,9 @@ export function createHandshake ({ app, hub, originCheck, usedTicket, handshakes
     async admit (request: FastifyRequest, reply: FastifyReply): Promise<void> {
       if (!request.ws) return
       const actor = request.actor!
-      const principal = actor.kind === 'user' ? `user:${actor.userId}` : `key:${actor.apiKeyId ?? actor.userId}`
+      // A user's API keys count towards the user's own cap (else 100 keys would hold 2,000 sockets);
+      // an agent's credential is an account of its own.
+      const principal = actor.agentId === undefined ? `user:${actor.userId}` : `agent:${actor.agentId}`
       if (hub.count(principal) >= limits.maxSocketsPerPrincipal) throw realtimeErrors.REALTIME_SOCKET_LIMIT()
       const header = request.headers.authorization
       const token = bearerTokens.get(request) ?? (typeof header === 'string' ? header.slice('Bearer '.length) : undefined)

@@ -26,7 +26,7 @@ export interface Conn {
   id: number
   socket: WebSocket
   actor: Actor
-  /** principal is what the socket cap counts: the user, or the API key. */
+  /** principal is what the socket cap counts: the user (with their API keys), or the agent. */
   principal: string
   /** keyPrefix is the API key's public prefix, to re-check the key (never the key itself). */
   keyPrefix?: string

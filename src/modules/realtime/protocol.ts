@@ -11,7 +11,7 @@ export const limits = {
   /** maxMessageBytes bounds one incoming frame; a larger one closes the socket with 1009. */
   maxMessageBytes: 64 * 1024,
   maxSubscriptions: 100,
-  /** maxSocketsPerPrincipal counts the sockets of one user (or one API key) on this node. */
+  /** maxSocketsPerPrincipal counts the sockets of one user (with their API keys) or one agent on this node. */
   maxSocketsPerPrincipal: 20,
   maxMessagesPerSecond: 50,
   /** maxBufferedBytes is the send buffer past which a socket is a slow consumer and is dropped. */

@@ -167,6 +167,24 @@ describe('no event leaks', () => {
     watcher.ws.close()
   })
 
+  it('ends a removed member\'s subscriptions to the project\'s agents too, before the next agent event', async () => {
+    await addMember(t.app, alice, aliceProject, bob, 'viewer')
+    const watcher = await open({ token: bob.accessToken })
+    await subscribe(watcher, `user:${bob.id}`)
+    expect((await subscribe(watcher, `agent:${aliceAgent.id}`)).type).toBe('subscribed')
+    const removed = await t.app.inject(as(alice, { method: 'DELETE', url: `/api/v1/projects/${aliceProject}/members/${bob.id}` }))
+    expect(removed.statusCode, removed.body).toBe(204)
+    // agent events are shown on agent:<id> and project:<id>, never on the membership's channels
+    await t.app.inject(as(alice, { method: 'PATCH', url: `/api/v1/agents/${aliceAgent.id}`, payload: { name: 'after-removal' } }))
+    await emit(t.app, { type: 'test.after_removal', channels: [`agent:${aliceAgent.id}`] })
+    expect(await watcher.next((m) => m.type === 'unsubscribed')).toMatchObject({ channel: `agent:${aliceAgent.id}`, reason: expect.any(String) })
+    await emit(t.app, { type: 'test.marker', channels: [`user:${bob.id}`] })
+    await watcher.next((m) => m.event === 'test.marker')
+    expect(eventsOf(watcher).map((m) => m.event)).not.toContain('test.after_removal')
+    expect(JSON.stringify(watcher.messages)).not.toContain('after-removal')
+    watcher.ws.close()
+  })
+
   it('delivers an event shown on two subscribed channels once on each, and unsubscribe stops it', async () => {
     const s = await open({ token: alice.accessToken })
     await subscribe(s, `user:${alice.id}`)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../../lib/ids.ts'
 import { createRealtimeClient, type RealtimeState } from '../../../sdk/realtime.ts'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { makeUser, type TestUser } from '../../../test/helpers/auth.ts'
+import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { eventsOf, listen, openSocket, refusal, relay, subscribe, type TestSocket } from '../../../test/helpers/realtime.ts'
 
 // SECURITY.md decision 11 and WS-04: every bound is enforced on a real socket.
@@ -90,6 +90,27 @@ describe('sockets per user', () => {
     await sleep(50)
     const again = await open(user)
     for (const s of [...sockets, again]) s.ws.close()
+  })
+})
+
+describe('sockets per user, with their API keys', () => {
+  it('counts a user\'s API keys towards the user\'s 20: more keys hold no more sockets', async () => {
+    const user = await makeUser(t.app)
+    const keys: string[] = []
+    for (const name of ['k1', 'k2']) {
+      const res = await t.app.inject(as(user, { method: 'POST', url: '/api/v1/api-keys', payload: { name, scopes: ['project:read'] } }))
+      expect(res.statusCode, res.body).toBe(201)
+      keys.push((res.json() as { key: string }).key)
+    }
+    const viaKey = async (key: string) => {
+      const s = await openSocket(url, { headers: { 'x-api-key': key } })
+      await s.next((m) => m.type === 'ready')
+      return s
+    }
+    const sockets = [...await Promise.all(Array.from({ length: 10 }, () => viaKey(keys[0]!))), ...await Promise.all(Array.from({ length: 10 }, () => viaKey(keys[1]!)))]
+    expect((await refusal(url, { headers: { 'x-api-key': keys[1]! } })).body).toMatchObject({ status: 429, code: 'REALTIME_SOCKET_LIMIT' })
+    expect((await refusal(url, { token: user.accessToken })).body).toMatchObject({ status: 429, code: 'REALTIME_SOCKET_LIMIT' })
+    for (const s of sockets) s.ws.close()
   })
 })
 

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import type { PublishedEvent } from '../../platform/events.ts'
 import type { Connections } from './connection.ts'
-import type { Conn, Hub } from './hub.ts'
+import type { Conn, Hub, Sub } from './hub.ts'
 import { closeCodes, isUuid, limits } from './protocol.ts'
 import { actorOfSession } from './tickets.ts'
 
 // A removal or deletion can end someone's right to a channel: its subscribers are checked again
 // before they get the next event on it.
 const REAUTHORIZE = /\.(deleted|disabled|member_removed|member_role_changed|member_updated|moved|transferred)$/
+// A membership change moves one user's rights on the project and on every agent of it.
+const MEMBERSHIP = /^project\.member_(removed|role_changed)$/
 // Subscriptions are checked again every this many session re-checks (membership may change without an event).
 const REAUTHORIZE_EVERY = 5
 
@@ -71,10 +73,21 @@ export function watchSockets ({ app, hub, connections }: { app: FastifyInstance,
     hub.dispatch(event)
     closeFor(event)
     if (REAUTHORIZE.test(event.type)) {
+      const again = new Set<Sub>()
       for (const channel of event.channels) {
         if (channel === 'admin' || channel.startsWith('user:')) continue
-        for (const sub of hub.subscribersOf(channel)) connections.reauthorize(sub).catch(logFailure)
+        for (const sub of hub.subscribersOf(channel)) again.add(sub)
       }
+      // A member's access to the project's agents ends with the membership, yet agent events are
+      // not shown on the membership's channels: check that member's other subscriptions too.
+      const member = MEMBERSHIP.test(event.type) ? userOf(event) : undefined
+      if (member) {
+        for (const conn of hub.conns) {
+          if (conn.actor.userId !== member) continue
+          for (const sub of conn.subs.values()) if (sub.channel.startsWith('agent:') || sub.channel.startsWith('project:')) again.add(sub)
+        }
+      }
+      for (const sub of again) connections.reauthorize(sub).catch(logFailure)
     }
   }
 

@@ -86,12 +86,16 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       const roles = input.roles ?? ['user']
       checkRoles(roles)
       try {
-        return await repo.insert({
-          email: normaliseEmail(input.email),
-          name: input.name ?? '',
-          passwordHash: input.passwordHash,
-          roles,
-          emailVerifiedAt: input.emailVerified ? new Date() : null
+        return await db.transaction(async (tx) => {
+          const row = await repo.insert({
+            email: normaliseEmail(input.email),
+            name: input.name ?? '',
+            passwordHash: input.passwordHash,
+            roles,
+            emailVerifiedAt: input.emailVerified ? new Date() : null
+          }, tx)
+          await events.record(userEvent('user.created', row), tx)
+          return row
         })
       } catch (err) {
         if (isUniqueViolation(err)) throw userErrors.EMAIL_TAKEN()
@@ -103,21 +107,29 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       if (!row || row.deletedAt) throw userErrors.USER_NOT_FOUND()
       return toUser(row)
     },
-    /** setPasswordHash stores a new hash and clears the failed-login counter. */
-    async setPasswordHash (id: string, passwordHash: string): Promise<void> {
-      await repo.update(id, { passwordHash, failedLogins: 0, lockedUntil: null })
+    /**
+     * setPasswordHash stores a new hash and clears the failed-login counter; a new password (not a
+     * re-hash of the same one at login) records `user.password_changed`.
+     */
+    async setPasswordHash (id: string, passwordHash: string, { rehash = false }: { rehash?: boolean } = {}): Promise<void> {
+      const values = { passwordHash, failedLogins: 0, lockedUntil: null }
+      if (rehash) await repo.update(id, values)
+      else await updateWithEvent(id, values, () => 'user.password_changed')
     },
     /** changeEmail moves an account to a confirmed new address (409 if it was taken meanwhile). */
     async changeEmail (id: string, email: string): Promise<void> {
       try {
-        await repo.update(id, { email: normaliseEmail(email), emailVerifiedAt: new Date() })
+        await updateWithEvent(id, { email: normaliseEmail(email), emailVerifiedAt: new Date() }, () => 'user.email_changed')
       } catch (err) {
         if (isUniqueViolation(err)) throw userErrors.EMAIL_TAKEN()
         throw err
       }
     },
+    /** markEmailVerified confirms the account's address (`user.email_verified` the first time). */
     async markEmailVerified (id: string): Promise<void> {
-      await repo.update(id, { emailVerifiedAt: new Date() })
+      const row = await repo.findById(id)
+      if (!row || row.emailVerifiedAt !== null) return
+      await updateWithEvent(id, { emailVerifiedAt: new Date() }, () => 'user.email_verified')
     },
     /** recordLogin notes a successful sign-in: the failed-login counter and any lock are cleared. */
     async recordLogin (id: string): Promise<void> {
