@@ -97,6 +97,17 @@ describe('crash safety of the embedded database', () => {
   })
 })
 
+describe('a DATA_DIR that cannot be a folder', () => {
+  it('stops start-up with one line naming DATA_DIR, before any database starts', async () => {
+    const { writeFile } = await import('node:fs/promises')
+    const file = join(await dataDir(), 'plain-file')
+    await writeFile(file, 'x')
+    const inner = join(file, 'data')
+    await expect(spawnBackplane({ DATA_DIR: inner }, undefined, 15_000)).rejects.toThrow(
+      `DATA_DIR=${JSON.stringify(inner)} cannot be used: ${inner} cannot be created as a folder (ENOTDIR); set DATA_DIR to a folder Backplane may write`)
+  })
+})
+
 describe.skipIf(process.getuid?.() !== 0)('running as root', () => {
   it('says clearly when the postgres user cannot reach DATA_DIR', async () => {
     const { mkdir, chmod } = await import('node:fs/promises')

@@ -9,6 +9,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import { readOwnerLock, removeOwnerLock, writeOwnerLock } from './data-dir-lock.ts'
 import { freePort } from '../../lib/free-port.ts'
+import { ConfigError } from '../../lib/config-values.ts'
 
 const run = promisify(execFile)
 
@@ -156,7 +157,9 @@ async function ensureDatabase (adminUrl: string): Promise<void> {
  */
 export async function startEmbeddedPostgres (dataDir: string, log: Logger, options: { avoidPort?: number } = {}): Promise<EmbeddedPostgres> {
   const root = resolve(dataDir)
-  await mkdir(root, { recursive: true, mode: 0o711 })
+  await mkdir(root, { recursive: true, mode: 0o711 }).catch((err: unknown) => {
+    throw new ConfigError(`DATA_DIR=${JSON.stringify(dataDir)} cannot be used: ${root} cannot be created as a folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set DATA_DIR to a folder Backplane may write`)
+  })
   const owner = await readOwnerLock(root)
   if (owner !== undefined && owner !== process.pid) {
     throw new Error(`Another Backplane process (pid ${owner}) is using ${root}; stop it or set DATA_DIR to another folder`)
