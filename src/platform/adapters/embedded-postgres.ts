@@ -115,6 +115,14 @@ async function runningPostmaster (clusterDir: string): Promise<{ pid: number, po
   const port = Number(lines[3])
   if (!Number.isInteger(pid) || pid <= 0) return undefined
   try { process.kill(pid, 0) } catch { return undefined }
+  // After a reboot or in a new container the pid can belong to another program: PostgreSQL would
+  // then refuse to start ("lock file already exists") and adopting would connect to nothing. Only a
+  // process that is no PostgreSQL at all counts as stale (where /proc is missing, it is trusted).
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  if (cmdline !== undefined && !cmdline.includes('postgres')) {
+    await rm(join(clusterDir, 'postmaster.pid'), { force: true })
+    return undefined
+  }
   return { pid, port }
 }
 
