@@ -142,6 +142,19 @@ describe('bad values', () => {
   })
 })
 
+describe('TRUST_PROXY', () => {
+  it('accepts addresses, CIDR ranges, IPv4 netmasks and the named ranges', () => {
+    const value = '10.0.0.0/8, 192.168.1.10, ::1, fd00::/8, 172.16.0.0/255.240.0.0, loopback, linklocal, uniquelocal'
+    expect(load({ TRUST_PROXY: value }).http.trustProxy).toEqual(value.split(',').map((s) => s.trim()))
+  })
+
+  it.each(['notanip', '10.0.0.0/99', '10.0.0.0/0', '::1/129', '10.0.0.0/8/8', '10.0.0.0/255.0.255.0', 'example.com', '10.0.0.0/'])(
+    'refuses %s at start-up with one line naming the setting', (entry) => {
+      const err = refusal({ TRUST_PROXY: `10.0.0.1,${entry}` })
+      expect(err.message).toBe(`TRUST_PROXY: "${entry}" is not an IP address or CIDR range: expected a comma-separated list such as 10.0.0.0/8,192.168.1.10 (or loopback, linklocal, uniquelocal)`)
+    })
+})
+
 describe('boolean spellings', () => {
   it.each([
     ['true', true], ['TRUE', true], ['True', true], ['1', true],
@@ -223,6 +236,18 @@ describe('effective settings', () => {
     expect(load({ DATABASE_URL: 'postgres://db.example/app?user=app&password=hunter2' }).effective.DATABASE_URL?.value)
       .toBe('postgres://db.example/app?user=app&password=****')
     expect(load({ DATABASE_URL: 'postgres://app:hunter2@[bad' }).effective.DATABASE_URL?.value).toBe('****')
+  })
+
+  it('masks the passwords in REDIS_URL, AMQP_URL and SMTP_URL', () => {
+    const { effective } = load({
+      REDIS_URL: 'redis://:redis-canary@127.0.0.1:6379/0',
+      AMQP_URL: 'amqp://guest:amqp-canary@127.0.0.1:5672',
+      SMTP_URL: 'smtps://mailer:smtp-canary@mail.example:465'
+    })
+    expect(effective.REDIS_URL?.value).toBe('redis://:****@127.0.0.1:6379/0')
+    expect(effective.AMQP_URL?.value).toBe('amqp://guest:****@127.0.0.1:5672')
+    expect(effective.SMTP_URL?.value).toBe('smtps://mailer:****@mail.example:465')
+    expect(JSON.stringify(effective)).not.toContain('canary')
   })
 
   it('leaves out unset optional settings and shows parsed values', () => {

@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { ConfigSourceError, readConfigSources, type ConfigSources } from './lib/config-sources.ts'
 import { describeAllowed } from './lib/config-describe.ts'
-import { ConfigError, list, parseDurations, parseNamedJson } from './lib/config-values.ts'
+import { ConfigError, list, parseDurations, parseNamedJson, parseProxies } from './lib/config-values.ts'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, min: number, max: number, description: string) =>
@@ -104,7 +104,7 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       requestTimeout: raw.REQUEST_TIMEOUT_MS,
       headersTimeout: Math.min(raw.HEADERS_TIMEOUT_MS, raw.REQUEST_TIMEOUT_MS),
       keepAliveTimeout: raw.KEEP_ALIVE_TIMEOUT_MS,
-      trustProxy: list(raw.TRUST_PROXY),
+      trustProxy: parseProxies(raw.TRUST_PROXY),
       compressionThreshold: raw.COMPRESSION_THRESHOLD_BYTES
     },
     cors: { origins: list(raw.CORS_ORIGINS), credentials: raw.CORS_CREDENTIALS },

@@ -8,6 +8,7 @@ import { openDatabaseServer, type DatabaseServer } from './platform/database.ts'
 import { createLogger } from './platform/logging.ts'
 import { runMigrations } from './platform/migrate.ts'
 import { runSeeds } from './platform/modules.ts'
+import { explainListenError } from './lib/listen-error.ts'
 import { version } from './lib/version.ts'
 
 /** RunningServer is a listening Backplane with its database server and a way to stop both. */
@@ -47,7 +48,7 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
     app = await buildApp(config, { ...overrides, logger: log, databaseUrl: database.url })
     await app.ready()
     await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })
-    await app.listen({ host: config.http.host, port: config.http.port })
+    await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => { throw explainListenError(err, config.http) })
   } catch (err) {
     await app?.close().catch(() => {})
     await database.close().catch(() => {})

@@ -85,6 +85,7 @@ describe('backplane.yaml', () => {
     const err = refusal()
     expect(err.message).toMatch(new RegExp(`^${join(dir, 'backplane.yaml').replaceAll('.', '\\.')} is not valid YAML: .+`))
     expect(err.message).not.toContain('\n')
+    expect(err.message).toMatch(/at line 2, column 1$/)
   })
 
   it('refuses a duplicated key', async () => {

@@ -19,7 +19,8 @@ function readYaml (file: string, known: Set<string>): Record<string, string> {
   try {
     doc = parseYaml(readFileSync(file, 'utf8'))
   } catch (err) {
-    throw new ConfigSourceError(`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`)
+    // The parser's first line ends with a colon introducing a code excerpt, which is left out.
+    throw new ConfigSourceError(`${file} is not valid YAML: ${((err as Error).message.split('\n')[0] ?? '').replace(/:\s*$/, '')}`)
   }
   if (doc === null || doc === undefined) return {}
   if (typeof doc !== 'object' || Array.isArray(doc)) {

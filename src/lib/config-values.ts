@@ -1,3 +1,5 @@
+import { isIP } from 'node:net'
+
 /** ConfigError is a start-up refusal: its message is one line naming the setting and what is allowed. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -40,4 +42,38 @@ export function parseNamedJson<T> (setting: string, text: string, what: { entry:
     out[name] = value
   }
   return out
+}
+
+// proxy-addr's names for the standard ranges (Fastify's trustProxy hands the list to it).
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isContiguousMask (mask: string): boolean {
+  const bits = mask.split('.').reduce((n, part) => n * 256 + Number(part), 0)
+  const inverted = ~bits >>> 0
+  return bits !== 0 && (inverted & (inverted + 1)) === 0
+}
+
+function isProxyEntry (entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true
+  const [address = '', range, ...more] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || more.length > 0) return false
+  if (range === undefined) return true
+  if (/^[0-9]{1,3}$/.test(range)) return Number(range) >= 1 && Number(range) <= (family === 4 ? 32 : 128)
+  return family === 4 && isIP(range) === 4 && isContiguousMask(range)
+}
+
+/**
+ * parseProxies reads TRUST_PROXY: addresses, CIDR ranges (or IPv4 netmasks) and the names
+ * loopback, linklocal, uniquelocal. A bad entry is refused at start-up, naming it, instead of
+ * failing later inside the HTTP server with a message that does not say which setting is wrong.
+ */
+export function parseProxies (text: string): string[] {
+  const entries = list(text)
+  for (const entry of entries) {
+    if (!isProxyEntry(entry)) {
+      throw new ConfigError(`TRUST_PROXY: "${entry.slice(0, 100)}" is not an IP address or CIDR range: expected a comma-separated list such as 10.0.0.0/8,192.168.1.10 (or loopback, linklocal, uniquelocal)`)
+    }
+  }
+  return entries
 }

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { createTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts'
 import { projectRoot } from '../../test/helpers/process.ts'
+import { ConfigError } from '../lib/config-values.ts'
 import { censorSecrets, createLogger } from './logging.ts'
 import { defineModule } from './modules.ts'
 
@@ -210,6 +211,26 @@ describe('createLogger', () => {
         const files = await readdir(join(dir, how)).catch(() => [] as string[])
         const content = (await Promise.all(files.map((f) => readFile(join(dir, how, f), 'utf8')))).join('')
         if (how === 'throw') expect(content.split('\n').filter(Boolean)).toHaveLength(expected)
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a LOG_FILE it cannot write with one line naming the setting, before anything starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'backplane-log-bad-'))
+    try {
+      const notAFolder = join(dir, 'plain-file')
+      await writeFile(notAFolder, 'x')
+      for (const [file, says] of [
+        [join(notAFolder, 'app.log'), `LOG_FILE=${JSON.stringify(join(notAFolder, 'app.log'))} cannot be written: its folder ${notAFolder} cannot be created or written (`],
+        [dir, `LOG_FILE=${JSON.stringify(dir)} is a folder: name a file in it`]
+      ] as const) {
+        let err: unknown
+        try { createLogger(testConfig({ LOG_FILE: file })) } catch (e) { err = e }
+        expect(err).toBeInstanceOf(ConfigError)
+        expect((err as Error).message).toContain(says)
+        expect((err as Error).message).not.toContain('\n')
       }
     } finally {
       await rm(dir, { recursive: true, force: true })

@@ -1,6 +1,9 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
 import type { PinoRollOptions, RollStream } from 'pino-roll'
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import type { Config } from '../config.ts'
+import { ConfigError } from '../lib/config-values.ts'
 
 const SECRET_KEYS = [
   'password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'accessToken', 'refreshToken',
@@ -79,6 +82,7 @@ export function createLogger (config: Config, destination?: DestinationStream, l
     }
   }
   if (destination) return pino(options, destination)
+  if (config.log.file) checkLogFile(config.log.file)
   if (config.log.pretty) {
     // For humans at a terminal: pino-pretty formats in a worker thread (development only).
     const targets: Array<{ target: string, options: object }> = [
@@ -105,6 +109,24 @@ export function createLogger (config: Config, destination?: DestinationStream, l
  * synchronously when the process exits.
  */
 const BATCHING = { minLength: 4096, periodicFlush: 100 }
+
+/**
+ * checkLogFile makes LOG_FILE's folder and checks it can be written, at start-up: pino-roll opens
+ * the file later, and a failure there is an unhandled stream error that kills the process with a
+ * stack trace (and leaves the embedded PostgreSQL running).
+ */
+function checkLogFile (file: string): void {
+  const dir = dirname(resolve(file))
+  try {
+    mkdirSync(dir, { recursive: true })
+    accessSync(dir, constants.W_OK)
+  } catch (err) {
+    throw new ConfigError(`LOG_FILE=${JSON.stringify(file)} cannot be written: its folder ${dir} cannot be created or written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`LOG_FILE=${JSON.stringify(file)} is a folder: name a file in it, e.g. ${JSON.stringify(`${file.replace(/\/+$/, '')}/backplane.log`)}`)
+  }
+}
 
 function rollOptions (config: Config): PinoRollOptions {
   return { file: config.log.file!, size: config.log.fileSize, limit: { count: config.log.fileCount }, mkdir: true }

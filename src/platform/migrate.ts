@@ -15,7 +15,10 @@ const MIGRATION_LOCK = 7_242_118_001
  */
 export async function runMigrations (url: string, folder = migrationsFolder): Promise<void> {
   const client = new pg.Client({ connectionString: url, application_name: 'backplane-migrate' })
-  await client.connect()
+  await client.connect().catch((err: unknown) => {
+    // The first connection of a start: say which server it was (never the password), as pg does not.
+    throw new Error(`cannot connect to PostgreSQL at ${describeServer(url)}: ${(err as Error).message}`, { cause: err })
+  })
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
     await migrate(drizzle(client), { migrationsFolder: folder })
@@ -27,5 +30,14 @@ export async function runMigrations (url: string, folder = migrationsFolder): Pr
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {})
     await client.end()
+  }
+}
+
+function describeServer (url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}${u.username ? ` as ${decodeURIComponent(u.username)}` : ''}`
+  } catch {
+    return 'DATABASE_URL'
   }
 }

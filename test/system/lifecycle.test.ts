@@ -78,6 +78,31 @@ describe('crash safety of the embedded database', () => {
     expect((await third.exited).code).toBe(0)
   })
 
+  it('starts over a stale postmaster.pid whose pid now belongs to another program (reboot, new container)', async () => {
+    const dir = await dataDir()
+    const first = await spawnBackplane({ DATA_DIR: dir }, undefined, 90_000)
+    const before = await (await fetch(`${first.url}/api/v1/instance`)).json() as { id: string }
+    first.child.kill('SIGTERM')
+    expect((await first.exited).code).toBe(0)
+    const { spawn } = await import('node:child_process')
+    const { writeFile, stat } = await import('node:fs/promises')
+    const other = spawn('sleep', ['120'], { stdio: 'ignore' })
+    try {
+      const pidFile = join(dir, 'postgres', 'postmaster.pid')
+      await writeFile(pidFile, `${other.pid}\n${join(dir, 'postgres')}\n1700000000\n1\n\n127.0.0.1\n  0  0\nready   \n`, { mode: 0o600 })
+      const owner = await stat(join(dir, 'postgres'))
+      const { chown } = await import('node:fs/promises')
+      await chown(pidFile, owner.uid, owner.gid)
+      const second = await spawnBackplane({ DATA_DIR: dir }, undefined, 90_000)
+      expect(second.output()).not.toContain('adopting')
+      expect(((await (await fetch(`${second.url}/api/v1/instance`)).json()) as { id: string }).id).toBe(before.id)
+      second.child.kill('SIGTERM')
+      expect((await second.exited).code).toBe(0)
+    } finally {
+      other.kill()
+    }
+  }, 240_000)
+
   it('refuses a second Backplane on the same data dir while the first runs', async () => {
     const dir = await dataDir()
     const first = await spawnBackplane({ DATA_DIR: dir })
@@ -94,6 +119,17 @@ describe('crash safety of the embedded database', () => {
     expect((await readFile(join(dir, 'postgres.password'), 'utf8')).length).toBeGreaterThanOrEqual(32)
     bp.child.kill('SIGTERM')
     await bp.exited
+  })
+})
+
+describe('a DATA_DIR that cannot be a folder', () => {
+  it('stops start-up with one line naming DATA_DIR, before any database starts', async () => {
+    const { writeFile } = await import('node:fs/promises')
+    const file = join(await dataDir(), 'plain-file')
+    await writeFile(file, 'x')
+    const inner = join(file, 'data')
+    await expect(spawnBackplane({ DATA_DIR: inner }, undefined, 15_000)).rejects.toThrow(
+      `DATA_DIR=${JSON.stringify(inner)} cannot be used: ${inner} cannot be created as a folder (ENOTDIR); set DATA_DIR to a folder Backplane may write`)
   })
 })
 

@@ -50,6 +50,12 @@ describe('migrations', () => {
     expect(applied.rows[0].n).toBe(journal.entries.length)
   })
 
+  it('say which server they cannot reach, without its password', async () => {
+    const err = await runMigrations('postgres://app:pw-canary@127.0.0.1:1/nowhere').then(() => undefined, (e: unknown) => e as Error)
+    expect(err?.message).toMatch(/^cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere as app: .*ECONNREFUSED/)
+    expect(err?.message).not.toContain('pw-canary')
+  })
+
   it('run once when several nodes start together', async () => {
     const fresh = `${inject('runId')}_migr_race`
     await adminQuery(adminUrl, `CREATE DATABASE ${fresh}`)

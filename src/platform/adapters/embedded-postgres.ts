@@ -9,6 +9,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import { readOwnerLock, removeOwnerLock, writeOwnerLock } from './data-dir-lock.ts'
 import { freePort } from '../../lib/free-port.ts'
+import { ConfigError } from '../../lib/config-values.ts'
 
 const run = promisify(execFile)
 
@@ -114,6 +115,14 @@ async function runningPostmaster (clusterDir: string): Promise<{ pid: number, po
   const port = Number(lines[3])
   if (!Number.isInteger(pid) || pid <= 0) return undefined
   try { process.kill(pid, 0) } catch { return undefined }
+  // After a reboot or in a new container the pid can belong to another program: PostgreSQL would
+  // then refuse to start ("lock file already exists") and adopting would connect to nothing. Only a
+  // process that is no PostgreSQL at all counts as stale (where /proc is missing, it is trusted).
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  if (cmdline !== undefined && !cmdline.includes('postgres')) {
+    await rm(join(clusterDir, 'postmaster.pid'), { force: true })
+    return undefined
+  }
   return { pid, port }
 }
 
@@ -156,7 +165,9 @@ async function ensureDatabase (adminUrl: string): Promise<void> {
  */
 export async function startEmbeddedPostgres (dataDir: string, log: Logger, options: { avoidPort?: number } = {}): Promise<EmbeddedPostgres> {
   const root = resolve(dataDir)
-  await mkdir(root, { recursive: true, mode: 0o711 })
+  await mkdir(root, { recursive: true, mode: 0o711 }).catch((err: unknown) => {
+    throw new ConfigError(`DATA_DIR=${JSON.stringify(dataDir)} cannot be used: ${root} cannot be created as a folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set DATA_DIR to a folder Backplane may write`)
+  })
   const owner = await readOwnerLock(root)
   if (owner !== undefined && owner !== process.pid) {
     throw new Error(`Another Backplane process (pid ${owner}) is using ${root}; stop it or set DATA_DIR to another folder`)
