@@ -26,7 +26,7 @@ const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 4
 export function emailChangeRoutes ({ config, users, tokens, mailer, events }: {
   config: Config, users: UsersService, tokens: OneTimeTokens, mailer: Mailer, events: SecurityEvents
 }): FastifyPluginAsync {
-  const base = config.http.publicUrl ?? `http://localhost:${config.http.port}`
+  const base = config.auth.linkUrl
   return async (app) => {
     app.post('/api/v1/users/me/email', {
       config: { access: 'user', rateLimitTier: 'auth' },

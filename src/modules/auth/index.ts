@@ -53,7 +53,7 @@ export default defineModule({
       reply.header('cache-control', 'public, max-age=300')
       return keys.jwks()
     })
-    await app.register(authRoutes(flows))
+    await app.register(authRoutes(flows, app.users))
     await app.register(meRoutes(flows, sessions))
     await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents }))
   }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context'] })

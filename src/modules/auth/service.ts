@@ -42,7 +42,8 @@ interface AuthDeps {
 /** createAuthService holds the sign-in flows: register, login, refresh, logout, password and email flows. */
 export function createAuthService ({ config, users, sessions, keys, tokens, mailer, events }: AuthDeps) {
   const { auth } = config
-  const link = (path: string, token: string) => `${config.http.publicUrl ?? `http://localhost:${config.http.port}`}${path}?token=${encodeURIComponent(token)}`
+  // Mailed links open the frontend's pages (AUTH_LINK_URL), which POST the token to the API.
+  const link = (path: string, token: string, extra = '') => `${auth.linkUrl}${path}?token=${encodeURIComponent(token)}${extra}`
   const audit = (ctx: RequestContext, event: SecurityEvent) => {
     const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
     events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
@@ -69,10 +70,12 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
      */
     async register (input: { email: string, password: string, name?: string, inviteToken?: string }, ctx: RequestContext): Promise<void> {
       if (auth.registration === 'closed') throw authFlowErrors.REGISTRATION_CLOSED()
+      // The policy is checked before the invitation is spent: a refused password must leave the
+      // invitee their (single-use) invitation to try again with.
+      checkPasswordPolicy(input.password, auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name ?? ''])
       if (auth.registration === 'invite') {
         if (!input.inviteToken || !(await tokens.consumeInvite(input.inviteToken, input.email))) throw authFlowErrors.INVITATION_REQUIRED()
       }
-      checkPasswordPolicy(input.password, auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name ?? ''])
       const passwordHash = await hashPassword(input.password)
       const existing = await users.findForLogin(input.email)
       if (existing) {
@@ -201,9 +204,23 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
 
     /** invite mails a single-use invitation (7 days) for invite-only registration. */
     async invite (email: string, invitedBy: string, ctx: RequestContext): Promise<void> {
+      // With registration closed an invitation could never be used: admins create the account instead.
+      if (auth.registration === 'closed') throw authFlowErrors.INVITATIONS_OFF()
       const token = await tokens.create('invite', { email, ttlMs: 7 * 24 * 3600_000 })
       audit(ctx, { action: 'user.invited', outcome: 'success', actorId: invitedBy, actorType: 'user', targetType: 'email', details: { email } })
-      await mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token)}\nThe invitation works once, for 7 days.` })
+      await mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token, `&email=${encodeURIComponent(email)}`)}\nThe invitation works once, for 7 days.` })
+    },
+
+    /**
+     * createAccount is how admins add people (any registration mode): an account without a
+     * password, and a mailed link (7 days) to choose one through the reset-password flow.
+     */
+    async createAccount (input: { email: string, name?: string, roles?: string[] }, createdBy: string, ctx: RequestContext) {
+      const user = await users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles })
+      audit(ctx, { action: 'user.created', outcome: 'success', actorId: createdBy, actorType: 'user', targetType: 'user', targetId: user.id, details: { roles: user.roles } })
+      const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 7 * 24 * 3600_000 })
+      await mailer.send({ to: user.email, subject: 'Your Backplane account', text: `An account was created for you. Choose your password: ${link('/reset-password', token)}\nThe link works once, for 7 days.` })
+      return user
     }
   }
 }
