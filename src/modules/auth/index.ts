@@ -55,6 +55,6 @@ export default defineModule({
     })
     await app.register(authRoutes(flows, app.users))
     await app.register(meRoutes(flows, sessions))
-    await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents }))
+    await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents, checkCurrentPassword: flows.checkCurrentPassword }))
   }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context'] })
 })

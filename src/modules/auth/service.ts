@@ -63,6 +63,23 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     await mailer.send({ to: email, subject: 'Confirm your email address', text: `Confirm your address: ${link('/verify-email', token)}\nThe link works once, for 24 hours.` })
   }
 
+  /**
+   * checkCurrentPassword proves the signed-in user knows the password (password and email changes).
+   * Wrong guesses count towards the account lock like failed sign-ins: a stolen access token must
+   * not allow unlimited guessing from many addresses (the per-IP limit alone did). Audited as `action`.
+   */
+  async function checkCurrentPassword (userId: string, password: string, action: string, ctx: RequestContext) {
+    const user = await users.repo.findById(userId)
+    const locked = user?.lockedUntil ? user.lockedUntil.getTime() > Date.now() : false
+    if (!user || locked || isOversized(password) || !(await verifyPassword(user.passwordHash, password))) {
+      if (user && !locked) await users.addFailedLogin(user.id, LOCK_AFTER, LOCK_MS)
+      audit(ctx, { action, outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, ...(locked ? { details: { reason: 'locked' } } : {}) })
+      throw authFlowErrors.CURRENT_PASSWORD_WRONG()
+    }
+    if (user.failedLogins > 0) await users.clearFailedLogins(user.id)
+    return user
+  }
+
   return {
     /**
      * register creates an account. The reply is the same whether or not the email was free (no
@@ -150,13 +167,11 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       return n
     },
 
+    checkCurrentPassword,
+
     /** changePassword needs the current password and ends every other session. */
     async changePassword (userId: string, sessionId: string | undefined, input: { currentPassword: string, newPassword: string }, ctx: RequestContext): Promise<void> {
-      const user = await users.repo.findById(userId)
-      if (!user || isOversized(input.currentPassword) || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
-        audit(ctx, { action: 'user.password_change', outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
-        throw authFlowErrors.CURRENT_PASSWORD_WRONG()
-      }
+      const user = await checkCurrentPassword(userId, input.currentPassword, 'user.password_change', ctx)
       checkPasswordPolicy(input.newPassword, auth.passwordMinLength, [user.email.split('@')[0] ?? '', user.name])
       await users.setPasswordHash(userId, await hashPassword(input.newPassword))
       const ended = await sessions.revokeAllForUser(userId, 'password changed', sessionId)
