@@ -55,6 +55,7 @@ export const ConfigSchema = Type.Object({
   AUTH_PASSWORD_MIN_LENGTH: Int(12, 8, 128, 'Shortest password accepted (code points)'),
   AUTH_ROLES: Type.String({ default: '', maxLength: 16384, description: 'Custom roles as JSON: {"support":["user:read","audit:read"]}' }),
   AUTH_EMAIL_VERIFICATION: Bool(false, 'Require a verified email before sign-in'),
+  AUTH_LINK_URL: Str('Base URL of the frontend pages mailed links open (/verify-email, /reset-password, /register, /confirm-email-change, each with ?token=); default PUBLIC_URL', { pattern: '^https?://[^\\s]+$' }),
   SMTP_URL: Str('SMTP server for outgoing mail (smtp:// or smtps://); unset logs mail instead of sending it', { pattern: '^smtps?://' }),
   MAIL_FROM: Type.String({ default: 'Backplane <no-reply@localhost>', maxLength: 320, description: 'From address of outgoing mail' }),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: Int(100, 1, 1000000, 'Requests per minute per client IP without credentials'),
@@ -136,7 +137,8 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       refreshAbsoluteDays: raw.AUTH_REFRESH_ABSOLUTE_DAYS,
       passwordMinLength: raw.AUTH_PASSWORD_MIN_LENGTH,
       customRoles: parseRoles(raw.AUTH_ROLES),
-      requireVerifiedEmail: raw.AUTH_EMAIL_VERIFICATION
+      requireVerifiedEmail: raw.AUTH_EMAIL_VERIFICATION,
+      linkUrl: (raw.AUTH_LINK_URL ?? raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, '')
     },
     mail: { smtpUrl: raw.SMTP_URL, from: raw.MAIL_FROM },
     rateLimit: {

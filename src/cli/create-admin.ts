@@ -10,7 +10,7 @@ async function readStdin (): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
 }
 
-async function ask (options: Options): Promise<Required<Pick<Options, 'email' | 'password'>> & { name: string }> {
+async function ask (options: Options, minLength: number): Promise<Required<Pick<Options, 'email' | 'password'>> & { name: string }> {
   let { email, password, name } = options
   if (options.passwordStdin) password = await readStdin()
   if (email && password) return { email, password, name: name ?? '' }
@@ -23,7 +23,19 @@ async function ask (options: Options): Promise<Required<Pick<Options, 'email' | 
   prompts.intro('Create a Backplane admin')
   email ??= stop(await prompts.text({ message: 'Email', validate: (v) => (v && /.+@.+\..+/.test(v) ? undefined : 'Enter an email address') }))
   name ??= stop(await prompts.text({ message: 'Name (optional)', defaultValue: '' }))
-  password ??= stop(await prompts.password({ message: 'Password (12+ characters)', validate: (v) => (v && [...v].length >= 12 ? undefined : 'At least 12 characters') }))
+  if (password === undefined) {
+    // The whole policy (length, common passwords, the email or name inside) is checked at the
+    // prompt, so a refused password asks again instead of ending the command after every answer.
+    const { checkPasswordPolicy } = await import('../modules/auth/passwords.ts')
+    const context = [email.split('@')[0] ?? '', name]
+    const refusal = (v: string | undefined): string | undefined => {
+      try { checkPasswordPolicy(v ?? '', minLength, context) } catch (err) { return (err as { detail?: string }).detail ?? 'Choose another password' }
+      return undefined
+    }
+    const chosen = stop(await prompts.password({ message: `Password (${minLength}+ characters)`, validate: refusal }))
+    stop(await prompts.password({ message: 'Password again', validate: (v) => (v === chosen ? undefined : 'The passwords differ') }))
+    password = chosen
+  }
   return { email, password, name }
 }
 
@@ -37,7 +49,7 @@ export function createAdminCommand (): Command {
     .option('--password <password>', 'the password (visible to other local users in the process list; prefer --password-stdin)')
     .action(async (options: Options) => {
       const config = loadConfig()
-      const input = await ask(options)
+      const input = await ask(options, config.auth.passwordMinLength)
       const { checkPasswordPolicy, hashPassword } = await import('../modules/auth/passwords.ts')
       const result = await withApp(config, async (app) => {
         const existing = await app.users.findForLogin(input.email)

@@ -95,6 +95,8 @@ export function toAppError (err: unknown): AppError {
   if (fe?.validation) return fromValidation(fe)
   const code = pgCode(err)
   if (code === '23505') return platformErrors.CONFLICT()
+  // PostgreSQL cannot store U+0000 in text (22021) or jsonb (22P05): the client's input is at fault, not the server.
+  if (code === '22021' || code === '22P05') return platformErrors.VALIDATION_FAILED('Text must not contain the NUL character (U+0000)')
   if (code === '57014') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
   if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { projectRoot } from '../helpers/process.ts'
@@ -51,6 +51,49 @@ describe('backplane create-admin', () => {
     const run = await cli(['create-admin'], { DATABASE_URL: db.url })
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('--email and --password-stdin')
+  })
+})
+
+// The interactive prompt, driven through a real terminal (util-linux `script` gives the CLI a pty).
+function promptRun (env: Record<string, string>, answers: Array<[RegExp, string]>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn('script', ['-qfec', `stty cols 120 rows 40; ${process.execPath} src/main.ts create-admin`, '/dev/null'], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', BACKPLANE_SECRET: 'cli-test-secret-0123456789-abcdefghij', ...env }
+    })
+    let out = ''
+    let next = 0
+    let seenAt = 0
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      // Answer each prompt once its question (or refusal) appears after the previous answer.
+      const pending = answers[next]
+      if (pending && pending[0].test(out.slice(seenAt))) {
+        next++
+        seenAt = out.length
+        setTimeout(() => { child.stdin.write(pending[1]) }, 100)
+      }
+    })
+    const timer = setTimeout(() => { child.kill() }, 60_000)
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 1, stdout: out, stderr: '' }) })
+  })
+}
+
+describe('backplane create-admin in a terminal', () => {
+  it('asks for email, name and password, refuses a common password and a mismatched repeat at the prompt, then creates the admin', async () => {
+    const bs = '\x7f'.repeat(40)
+    const run = await promptRun({ DATABASE_URL: db.url }, [
+      [/Email/, 'prompt@example.test\r'],
+      [/Name/, 'Pat\r'],
+      [/Password \(12\+ characters\)/, 'password1234\r'],
+      [/too common/, `${bs}Amber lantern quietly 7\r`],
+      [/Password again/, 'Amber lantern quietly 8\r'],
+      [/differ/, `${bs}Amber lantern quietly 7\r`]
+    ])
+    expect(run.stdout).toMatch(/created admin prompt@example\.test/)
+    expect(run.code).toBe(0)
+    const { rows } = await adminQuery(db.url, "SELECT roles, name FROM users WHERE email = 'prompt@example.test'")
+    expect(rows[0]).toMatchObject({ roles: ['admin'], name: 'Pat' })
   })
 })
 

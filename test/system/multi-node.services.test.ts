@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
-import { as, makeUser } from '../helpers/auth.ts'
+import { as, login, makeUser, strongPassword } from '../helpers/auth.ts'
 import { canConnectRedis, redisUrl, requireServices } from '../helpers/services.ts'
 
 // Two nodes of one deployment: same PostgreSQL database, same Redis. What one node revokes,
@@ -55,6 +55,19 @@ describe.skipIf(!available)('two nodes sharing PostgreSQL and Redis', () => {
     expect((await b.app.inject(as(user, me))).statusCode).toBe(200)
     await a.app.inject(as(root, { method: 'PATCH', url: `/api/v1/admin/users/${user.id}`, payload: { status: 'disabled' } }))
     await eventually(async () => (await b.app.inject(as(user, me))).statusCode === 401)
+  })
+
+  it('a password change on node A ends the other sessions on node B at once, tokens and refresh alike', async () => {
+    const user = await makeUser(a.app)
+    const other = await login(b.app, user.email, user.password)
+    const me = { method: 'GET' as const, url: '/api/v1/users/me' }
+    expect((await b.app.inject(as(other, me))).statusCode).toBe(200)
+    const changed = await a.app.inject(as(user, { method: 'POST', url: '/api/v1/users/me/password', payload: { currentPassword: user.password, newPassword: strongPassword() } }))
+    expect(changed.statusCode).toBe(204)
+    await eventually(async () => (await b.app.inject(as(other, me))).statusCode === 401)
+    expect((await b.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: other.refreshToken } })).statusCode).toBe(401)
+    // The session that changed the password keeps working, on either node.
+    expect((await b.app.inject(as(user, me))).statusCode).toBe(200)
   })
 })
 

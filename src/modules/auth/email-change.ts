@@ -7,9 +7,9 @@ import type { SecurityEvents } from '../../platform/security-events.ts'
 import type { UsersService } from '../users/service.ts'
 import { authFlowErrors } from './errors.ts'
 import type { OneTimeTokens } from './one-time-tokens.ts'
-import { isOversized, verifyPassword } from './passwords.ts'
 import { contextOf } from './routes.ts'
 import { AcceptedSchema, TokenOnlySchema } from './schemas.ts'
+import type { AuthService } from './service.ts'
 
 const ChangeEmailSchema = Type.Object({
   newEmail: Type.String({ format: 'email', minLength: 3, maxLength: 254 }),
@@ -23,21 +23,23 @@ const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 4
  * address must confirm through a mailed link, and the old address is told at both steps — a
  * stolen access token alone cannot take an account over (SECURITY.md AU-10).
  */
-export function emailChangeRoutes ({ config, users, tokens, mailer, events }: {
-  config: Config, users: UsersService, tokens: OneTimeTokens, mailer: Mailer, events: SecurityEvents
+export function emailChangeRoutes ({ config, users, tokens, mailer, events, checkCurrentPassword }: {
+  config: Config
+  users: UsersService
+  tokens: OneTimeTokens
+  mailer: Mailer
+  events: SecurityEvents
+  /** checkCurrentPassword is the auth flows' check (it counts wrong guesses towards the account lock). */
+  checkCurrentPassword: AuthService['checkCurrentPassword']
 }): FastifyPluginAsync {
-  const base = config.http.publicUrl ?? `http://localhost:${config.http.port}`
+  const base = config.auth.linkUrl
   return async (app) => {
     app.post('/api/v1/users/me/email', {
       config: { access: 'user', rateLimitTier: 'auth' },
       schema: { tags: ['users'], operationId: 'requestEmailChange', summary: 'Ask to move your account to a new email address', body: ChangeEmailSchema, response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
       const { newEmail, currentPassword } = request.body as Static<typeof ChangeEmailSchema>
-      const user = await users.repo.findById(request.actor!.userId)
-      if (!user || isOversized(currentPassword) || !(await verifyPassword(user.passwordHash, currentPassword))) {
-        events.fromRequest(request, { action: 'user.email_change_requested', outcome: 'failure', targetType: 'user', targetId: request.actor!.userId })
-        throw authFlowErrors.CURRENT_PASSWORD_WRONG()
-      }
+      const user = await checkCurrentPassword(request.actor!.userId, currentPassword, 'user.email_change_requested', contextOf(request))
       // A taken address gets the same reply and no link, so this cannot probe for accounts.
       if (!(await users.findForLogin(newEmail))) {
         const token = await tokens.create('change_email', { userId: user.id, email: newEmail, ttlMs: 24 * 3600_000 })

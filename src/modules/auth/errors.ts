@@ -10,5 +10,6 @@ export const authFlowErrors = defineErrors({
   TOKEN_INVALID: [400, 'This link is invalid, expired or already used'],
   REGISTRATION_CLOSED: [403, 'Registration is closed; ask an administrator for an account'],
   INVITATION_REQUIRED: [403, 'Registration is by invitation only'],
+  INVITATIONS_OFF: [409, 'Registration is closed (AUTH_REGISTRATION=closed), so an invitation could not be used; create the account with POST /api/v1/admin/users'],
   SESSION_NOT_FOUND: [404, 'Session not found']
 })

@@ -198,6 +198,23 @@ describe('AU-11 the per-account lock', () => {
     expect(right.statusCode).toBe(401)
     expect(right.json().code).toBe('LOGIN_FAILED')
   })
+
+  it('counts wrong current passwords (a stolen access token guessing) towards the same lock', async () => {
+    const user = await makeUser(t.app)
+    const bearer = { authorization: `Bearer ${user.accessToken}` }
+    const change = (currentPassword: string) => t.app.inject({ method: 'POST', url: '/api/v1/users/me/password', headers: bearer, payload: { currentPassword, newPassword: strongPassword() } })
+    const email = (currentPassword: string) => t.app.inject({ method: 'POST', url: '/api/v1/users/me/email', headers: bearer, payload: { currentPassword, newEmail: uniqueEmail() } })
+    for (let i = 0; i < 5; i++) expect((await change(strongPassword())).statusCode).toBe(403)
+    for (let i = 0; i < 5; i++) expect((await email(strongPassword())).statusCode).toBe(403)
+    expect((await failures(user.id)).failed_logins).toBe(10)
+    // Locked: the right current password is refused like a wrong one, and so is signing in.
+    expect((await change(user.password)).json()).toMatchObject({ status: 403, code: 'CURRENT_PASSWORD_WRONG' })
+    expect((await loginRaw(user.email, user.password)).statusCode).toBe(401)
+    // After the lock, the right password works and clears the count.
+    await sql("UPDATE users SET locked_until = now() - interval '1 second' WHERE id = $1", [user.id])
+    expect((await email(user.password)).statusCode).toBe(202)
+    expect((await failures(user.id)).failed_logins).toBe(0)
+  })
 })
 
 async function login (email: string, password: string) {

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
+import type { UsersService } from '../users/service.ts'
+import { UserSchema } from '../users/schemas.ts'
 import type { AuthService, RequestContext } from './service.ts'
 import {
-  AcceptedSchema, EmailOnlySchema, LoginSchema, RefreshSchema, RegisterSchema, ResetPasswordSchema, TokenOnlySchema, TokenPairSchema
+  AcceptedSchema, CreateAccountSchema, EmailOnlySchema, LoginSchema, RefreshSchema, RegisterSchema, ResetPasswordSchema, TokenOnlySchema, TokenPairSchema
 } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 429: ProblemSchema }
@@ -15,7 +17,7 @@ export function contextOf (request: FastifyRequest): RequestContext {
 }
 
 /** authRoutes serves registration, sign-in, refresh, sign-out and the mailed-link flows. */
-export function authRoutes (auth: AuthService): FastifyPluginAsync {
+export function authRoutes (auth: AuthService, users: UsersService): FastifyPluginAsync {
   return async (app) => {
     const strict = { access: 'public' as const, rateLimitTier: 'auth' as const }
 
@@ -91,6 +93,14 @@ export function authRoutes (auth: AuthService): FastifyPluginAsync {
     }, async (request, reply) => {
       await auth.invite((request.body as Static<typeof EmailOnlySchema>).email, request.actor!.userId, contextOf(request))
       return reply.code(202).send(accepted('Invitation sent.'))
+    })
+
+    app.post('/api/v1/admin/users', {
+      config: { access: 'user:manage' },
+      schema: { tags: ['admin'], operationId: 'createUser', summary: 'Create an account; its owner chooses a password from the mailed link (any AUTH_REGISTRATION)', body: CreateAccountSchema, response: { 201: UserSchema, 409: ProblemSchema, ...problems } }
+    }, async (request, reply) => {
+      const created = await auth.createAccount(request.body as Static<typeof CreateAccountSchema>, request.actor!.userId, contextOf(request))
+      return reply.code(201).send(await users.get(created.id))
     })
   }
 }

@@ -13,6 +13,13 @@ export const RegisterSchema = Type.Object({
   inviteToken: Type.Optional(Opaque)
 }, { additionalProperties: false })
 
+/** CreateAccountSchema is an admin adding a person: they choose their password from the mailed link. */
+export const CreateAccountSchema = Type.Object({
+  email: Email,
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  roles: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', maxLength: 40 }), { minItems: 1, maxItems: 20, uniqueItems: true }))
+}, { additionalProperties: false })
+
 /** LoginSchema is a sign-in request. */
 export const LoginSchema = Type.Object({ email: Email, password: Password }, { additionalProperties: false })
 

@@ -42,7 +42,8 @@ interface AuthDeps {
 /** createAuthService holds the sign-in flows: register, login, refresh, logout, password and email flows. */
 export function createAuthService ({ config, users, sessions, keys, tokens, mailer, events }: AuthDeps) {
   const { auth } = config
-  const link = (path: string, token: string) => `${config.http.publicUrl ?? `http://localhost:${config.http.port}`}${path}?token=${encodeURIComponent(token)}`
+  // Mailed links open the frontend's pages (AUTH_LINK_URL), which POST the token to the API.
+  const link = (path: string, token: string, extra = '') => `${auth.linkUrl}${path}?token=${encodeURIComponent(token)}${extra}`
   const audit = (ctx: RequestContext, event: SecurityEvent) => {
     const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
     events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
@@ -62,6 +63,23 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     await mailer.send({ to: email, subject: 'Confirm your email address', text: `Confirm your address: ${link('/verify-email', token)}\nThe link works once, for 24 hours.` })
   }
 
+  /**
+   * checkCurrentPassword proves the signed-in user knows the password (password and email changes).
+   * Wrong guesses count towards the account lock like failed sign-ins: a stolen access token must
+   * not allow unlimited guessing from many addresses (the per-IP limit alone did). Audited as `action`.
+   */
+  async function checkCurrentPassword (userId: string, password: string, action: string, ctx: RequestContext) {
+    const user = await users.repo.findById(userId)
+    const locked = user?.lockedUntil ? user.lockedUntil.getTime() > Date.now() : false
+    if (!user || locked || isOversized(password) || !(await verifyPassword(user.passwordHash, password))) {
+      if (user && !locked) await users.addFailedLogin(user.id, LOCK_AFTER, LOCK_MS)
+      audit(ctx, { action, outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, ...(locked ? { details: { reason: 'locked' } } : {}) })
+      throw authFlowErrors.CURRENT_PASSWORD_WRONG()
+    }
+    if (user.failedLogins > 0) await users.clearFailedLogins(user.id)
+    return user
+  }
+
   return {
     /**
      * register creates an account. The reply is the same whether or not the email was free (no
@@ -69,10 +87,12 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
      */
     async register (input: { email: string, password: string, name?: string, inviteToken?: string }, ctx: RequestContext): Promise<void> {
       if (auth.registration === 'closed') throw authFlowErrors.REGISTRATION_CLOSED()
+      // The policy is checked before the invitation is spent: a refused password must leave the
+      // invitee their (single-use) invitation to try again with.
+      checkPasswordPolicy(input.password, auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name ?? ''])
       if (auth.registration === 'invite') {
         if (!input.inviteToken || !(await tokens.consumeInvite(input.inviteToken, input.email))) throw authFlowErrors.INVITATION_REQUIRED()
       }
-      checkPasswordPolicy(input.password, auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name ?? ''])
       const passwordHash = await hashPassword(input.password)
       const existing = await users.findForLogin(input.email)
       if (existing) {
@@ -147,13 +167,11 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       return n
     },
 
+    checkCurrentPassword,
+
     /** changePassword needs the current password and ends every other session. */
     async changePassword (userId: string, sessionId: string | undefined, input: { currentPassword: string, newPassword: string }, ctx: RequestContext): Promise<void> {
-      const user = await users.repo.findById(userId)
-      if (!user || isOversized(input.currentPassword) || !(await verifyPassword(user.passwordHash, input.currentPassword))) {
-        audit(ctx, { action: 'user.password_change', outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
-        throw authFlowErrors.CURRENT_PASSWORD_WRONG()
-      }
+      const user = await checkCurrentPassword(userId, input.currentPassword, 'user.password_change', ctx)
       checkPasswordPolicy(input.newPassword, auth.passwordMinLength, [user.email.split('@')[0] ?? '', user.name])
       await users.setPasswordHash(userId, await hashPassword(input.newPassword))
       const ended = await sessions.revokeAllForUser(userId, 'password changed', sessionId)
@@ -201,9 +219,23 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
 
     /** invite mails a single-use invitation (7 days) for invite-only registration. */
     async invite (email: string, invitedBy: string, ctx: RequestContext): Promise<void> {
+      // With registration closed an invitation could never be used: admins create the account instead.
+      if (auth.registration === 'closed') throw authFlowErrors.INVITATIONS_OFF()
       const token = await tokens.create('invite', { email, ttlMs: 7 * 24 * 3600_000 })
       audit(ctx, { action: 'user.invited', outcome: 'success', actorId: invitedBy, actorType: 'user', targetType: 'email', details: { email } })
-      await mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token)}\nThe invitation works once, for 7 days.` })
+      await mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token, `&email=${encodeURIComponent(email)}`)}\nThe invitation works once, for 7 days.` })
+    },
+
+    /**
+     * createAccount is how admins add people (any registration mode): an account without a
+     * password, and a mailed link (7 days) to choose one through the reset-password flow.
+     */
+    async createAccount (input: { email: string, name?: string, roles?: string[] }, createdBy: string, ctx: RequestContext) {
+      const user = await users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles })
+      audit(ctx, { action: 'user.created', outcome: 'success', actorId: createdBy, actorType: 'user', targetType: 'user', targetId: user.id, details: { roles: user.roles } })
+      const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 7 * 24 * 3600_000 })
+      await mailer.send({ to: user.email, subject: 'Your Backplane account', text: `An account was created for you. Choose your password: ${link('/reset-password', token)}\nThe link works once, for 7 days.` })
+      return user
     }
   }
 }

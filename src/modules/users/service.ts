@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import type { Cache } from '../../platform/cache.ts'
 import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
@@ -36,7 +37,14 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
     channels: [`user:${row.id}`, 'admin'],
     data: { id: row.id, name: row.name, roles: row.roles, status: row.status }
   })
-  const updateWithEvent = async (id: string, values: Partial<UserRow>, type: (row: UserRow) => string) => db.transaction(async (tx) => {
+  // guardAdmins: the change takes an active admin away, so it is made only if another one remains.
+  // The count and the write share a transaction under one lock: two admins demoting each other at
+  // the same moment each counted two admins and both succeeded, leaving none.
+  const updateWithEvent = async (id: string, values: Partial<UserRow>, type: (row: UserRow) => string, guardAdmins = false) => db.transaction(async (tx) => {
+    if (guardAdmins) {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended('backplane:active-admins', 0))`)
+      if ((await repo.countActiveAdmins(tx)) <= 1) throw userErrors.LAST_ADMIN()
+    }
     const row = await repo.update(id, values, tx)
     if (row) await events.record(userEvent(type(row), row), tx)
     return row
@@ -158,11 +166,10 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       const losesAdmin = before.roles.includes('admin') && before.status === 'active' &&
         ((changes.roles && !changes.roles.includes('admin')) || changes.status === 'disabled')
       if (losesAdmin && id === actorId) throw userErrors.CANNOT_CHANGE_SELF()
-      if (losesAdmin && (await repo.countActiveAdmins()) <= 1) throw userErrors.LAST_ADMIN()
       const rolesChanged = changes.roles !== undefined && changes.roles.join() !== before.roles.join()
       const disabled = changes.status === 'disabled' && before.status !== 'disabled'
       const enabled = changes.status === 'active' && before.status === 'disabled'
-      const row = await updateWithEvent(id, changes, () => disabled ? 'user.disabled' : enabled ? 'user.enabled' : rolesChanged ? 'user.roles_changed' : 'user.updated')
+      const row = await updateWithEvent(id, changes, () => disabled ? 'user.disabled' : enabled ? 'user.enabled' : rolesChanged ? 'user.roles_changed' : 'user.updated', Boolean(losesAdmin))
       await invalidate(id)
       if (disabled) await revokeSessions(id, 'user disabled')
       else if (rolesChanged) await revokeSessions(id, 'roles changed')
@@ -173,8 +180,8 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       const before = await repo.findById(id)
       if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
       if (id === actorId) throw userErrors.CANNOT_CHANGE_SELF()
-      if (before.roles.includes('admin') && before.status === 'active' && (await repo.countActiveAdmins()) <= 1) throw userErrors.LAST_ADMIN()
-      const row = await updateWithEvent(id, { status: 'deleted', deletedAt: new Date(), passwordHash: null }, () => 'user.deleted')
+      const losesAdmin = before.roles.includes('admin') && before.status === 'active'
+      const row = await updateWithEvent(id, { status: 'deleted', deletedAt: new Date(), passwordHash: null }, () => 'user.deleted', losesAdmin)
       await invalidate(id)
       await revokeSessions(id, 'user deleted')
       return toUser(row!)

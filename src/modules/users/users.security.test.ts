@@ -236,3 +236,18 @@ describe('CF-07 prototype poisoning', () => {
     expect(Object.hasOwn(Object.prototype, 'admin')).toBe(false)
   })
 })
+
+describe('the NUL character (U+0000), which PostgreSQL cannot store', () => {
+  it.each([
+    { name: 'user search', options: { method: 'GET', url: '/api/v1/admin/users?q=%00' } },
+    { name: 'role filter', options: { method: 'GET', url: '/api/v1/admin/users?role=a%00' } },
+    { name: 'audit filter', options: { method: 'GET', url: '/api/v1/admin/audit?targetType=%00x' } },
+    { name: 'profile name', options: { method: 'PATCH', url: '/api/v1/users/me', payload: { name: 'a\u0000b' } } },
+    { name: 'API key name', options: { method: 'POST', url: '/api/v1/api-keys', payload: { name: 'a\u0000b', scopes: [] } } }
+  ] as Array<{ name: string, options: InjectOptions }>)('is a 400 in the $name, not a 500, and changes nothing', async ({ options }) => {
+    const before = await t.app.users.get(admin.id)
+    const res = await t.app.inject(as(admin, options))
+    expect(res.json()).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', detail: 'Text must not contain the NUL character (U+0000)' })
+    expect(await t.app.users.get(admin.id)).toEqual(before)
+  })
+})
