@@ -1,6 +1,6 @@
 // `node bench/startup.ts`: how fast `backplane start` is ready with the embedded PostgreSQL, and how much memory it holds idle.
 // Run `node bench/startup.ts --help` for the options; bench/README.md explains the figures.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cpuSeconds, freePort, mb, settingsFreeEnv, statusKb, treeMemory, type TreeMemory } from './lib/proc.ts'
 import { intOption, machine, median, sourceState, table, writeResult } from './lib/report.ts'
+import { startNodeFlags } from './lib/backplane-env.ts'
 
 const USAGE = `Usage: node bench/startup.ts [options]
   --restarts <n>   later starts after the first one      (BENCH_RESTARTS, default 3)
@@ -34,7 +35,12 @@ const options = {
   idleMs: intOption('--idle', flags.idle ?? process.env.BENCH_IDLE_MS, 3000, 0)
 }
 const TARGETS = { firstStartMs: 3000, laterStartMs: 1500, nodeIdleRssMb: 150 }
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
+// What `npm start` runs: the compiled dist/ (rebuilt first when src/ changed, as prestart does)
+// with the start script's Node flags, so the figures are those a user gets.
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+const NODE_FLAGS = startNodeFlags()
+const prestart = spawnSync(process.execPath, [fileURLToPath(new URL('../scripts/build-if-stale.ts', import.meta.url))], { stdio: 'inherit' })
+if (prestart.status !== 0) process.exit(prestart.status ?? 1)
 
 interface Start {
   start: number
@@ -90,7 +96,7 @@ async function once (n: number, root: string, dataDir: string): Promise<Start> {
   const initialisedCluster = n === 0
   const since = performance.now()
   // cwd is the temporary folder, so no .env or backplane.yaml of the checkout is read.
-  const child = spawn(process.execPath, [MAIN, 'start'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN, 'start'], {
     cwd: root,
     env: settingsFreeEnv({ DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' }),
     stdio: ['ignore', 'pipe', 'pipe']

@@ -17,7 +17,11 @@ function postmasterRunning (dir: string): boolean {
   return existsSync(join(dir, 'postgres', 'postmaster.pid'))
 }
 
-describe('graceful shutdown (real process, embedded PostgreSQL)', () => {
+// Each test spawns real processes that initialise their own PostgreSQL cluster (twice in some):
+// seconds on a quiet machine, far more on a loaded 2-core CI one.
+const REAL_PROCESS = { timeout: 120_000 }
+
+describe('graceful shutdown (real process, embedded PostgreSQL)', REAL_PROCESS, () => {
   it('finishes a slow request in flight when SIGTERM arrives, refuses readiness, then exits 0 and stops its database', async () => {
     const dir = await dataDir()
     const bp = await spawnBackplane({ DATA_DIR: dir, SHUTDOWN_DELAY_MS: '300' }, ['test/fixtures/serve-with-slow-route.ts'])
@@ -54,7 +58,7 @@ describe('graceful shutdown (real process, embedded PostgreSQL)', () => {
   })
 })
 
-describe('crash safety of the embedded database', () => {
+describe('crash safety of the embedded database', REAL_PROCESS, () => {
   it('adopts the PostgreSQL orphaned by kill -9 and keeps the data', async () => {
     const dir = await dataDir()
     const first = await spawnBackplane({ DATA_DIR: dir })
