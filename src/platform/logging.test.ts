@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
+import { sql } from 'drizzle-orm'
 import { createTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts'
 import { projectRoot } from '../../test/helpers/process.ts'
 import { ConfigError } from '../lib/config-values.ts'
@@ -28,6 +29,12 @@ const probe = defineModule({
       })
     })
     app.get('/probe/crash', async () => { throw new Error('kaboom') })
+    app.post('/probe/failed-query', async (request) => {
+      // A statement that fails after binding a secret, as an insert of a hash that hits a bug would.
+      const { secret } = request.body as { secret: string }
+      await app.db.execute(sql`SELECT ${secret}::text AS hash, 1 / ${0}::int AS boom`)
+      return { ok: true }
+    })
     app.post('/probe/echo-name', async (request) => {
       const { name } = request.body as { name: string }
       request.log.info({ username: name }, `user ${name} signed in`)
@@ -107,6 +114,19 @@ describe('redaction (LG-02)', () => {
     expect(text).not.toContain('?token=')
     const urls = t.logs.lines().filter((l) => l.msg === 'request').map((l) => l.url)
     expect(urls).toEqual(expect.arrayContaining(['/probe/crash', '/no/such/route', '/probe/echo-name']))
+  })
+  it('keeps the bound values of a failed query out of the log, and the query itself in it', async () => {
+    const secret = canary('param')
+    const res = await t.app.inject({ method: 'POST', url: '/probe/failed-query', payload: { secret } })
+    expect(res.statusCode).toBe(500)
+    expect(res.body).not.toContain(secret)
+    const line = t.logs.text().split('\n').find((l) => l.includes('"request failed"') && l.includes('1 / $2'))
+    expect(line, 'the failed query is logged').toBeDefined()
+    expect(t.logs.text()).not.toContain(secret)
+    const err = (JSON.parse(line ?? '{}') as { err: { message: string, stack: string, params: unknown } }).err
+    expect(err.message).toContain('params: [redacted]')
+    expect(err.stack).not.toContain(secret)
+    expect(err.params).toBe('[redacted]')
   })
 })
 

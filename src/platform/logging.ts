@@ -34,6 +34,22 @@ function copyError (err: Error, own: Record<string, unknown>): Error {
   return Object.assign(copy, own)
 }
 
+// Drizzle wraps a failing statement as "Failed query: <sql>\nparams: <values>": the values are
+// what the request wrote (password hashes, token hashes, addresses), so they never reach a log.
+function isFailedQuery (err: Error): err is Error & { query: string, params: unknown } {
+  return typeof (err as { query?: unknown }).query === 'string' && Object.hasOwn(err, 'params')
+}
+
+function withoutQueryParams (copy: Error, original: Error & { query: string }): Error {
+  const message = `Failed query: ${original.query}\nparams: ${CENSOR}`
+  Object.defineProperty(copy, 'message', { value: message, writable: true, configurable: true, enumerable: false })
+  if (typeof original.stack === 'string') {
+    const stack = original.stack.replace(original.message, message)
+    Object.defineProperty(copy, 'stack', { value: stack, writable: true, configurable: true, enumerable: false })
+  }
+  return copy
+}
+
 function censorAt (value: unknown, depth: number, ancestors: Set<object>): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value
   if (ancestors.has(value)) return '[Circular]'
@@ -52,6 +68,10 @@ function censorAt (value: unknown, depth: number, ancestors: Set<object>): unkno
     out[key] = next
   }
   ancestors.delete(value)
+  if (isError && isFailedQuery(value)) {
+    out.params = CENSOR
+    return withoutQueryParams(copyError(value, out), value)
+  }
   if (!changed) return value
   if (isArray) return Object.assign([], out)
   if (isError) return copyError(value, out)
