@@ -154,11 +154,15 @@ describe('writeFrontendClients on files that are not its own', () => {
     expect(formatWriteClients(refused)).toContain('skipped   vite-react/src/lib/backplane.ts: exists and was not written by Backplane')
     expect(await read(root, 'vite-react/src/lib/backplane.ts')).toBe('export const mine = 1\n')
     expect(await read(root, 'vite-react/.env.local')).toBe('SECRET=keep-me\n')
+    // The key was made for this write (a new frontend, or a rotation): with its file skipped, it must still be seen once.
+    expect(refused.notes).toContainEqual({ frontend: 'vite-react-app', note: 'its key was not written into vite-react/.env.local; set it yourself (shown this once): bp_one' })
+    expect(formatWriteClients(refused)).toContain('bp_one')
 
     const forced = await writeFrontendClients(frontends, { ...options, force: true })
     expect(forced.written.sort()).toEqual(['vite-react/.env.local', 'vite-react/src/lib/backplane.ts'])
     expect((await read(root, 'vite-react/src/lib/backplane.ts')).startsWith(marker)).toBe(true)
     expect(parseEnv(await read(root, 'vite-react/.env.local'))).toEqual({ SECRET: 'keep-me', VITE_BACKPLANE_URL: baseUrl, VITE_BACKPLANE_KEY: 'bp_one' })
+    expect(forced.notes.map((n) => n.note).join('\n')).not.toContain('bp_one')
   })
 
   it('never writes through a symbolic link, even when forced', async () => {
