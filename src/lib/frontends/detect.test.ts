@@ -124,6 +124,12 @@ describe('detectFrontends on what each official generator writes', () => {
     ])
   })
 
+  it('a JSON error quoting lines of the file is reported on one line', async () => {
+    const root = await tree({ 'web/package.json': '{"name": broken\n  "x": 1\n' })
+    const { problems } = await detectFrontends(root)
+    expect(problems).toEqual([{ path: 'web', file: 'package.json', message: expect.stringMatching(/^invalid JSON: [^\n]+$/) }])
+  })
+
   it('the whole fixtures folder in one scan, paths relative to it and sorted', async () => {
     const result = await detectFrontends(fixtures)
     expect(result.frontends.map((f) => f.path)).toEqual([
