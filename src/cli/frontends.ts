@@ -85,11 +85,13 @@ async function sync (dir: string, options: SyncOptions): Promise<void> {
 
 /**
  * writeClients writes a typed client and the Backplane settings into each app the sync kept
- * enabled. A key exists in clear only when it is made, so an app registered before gets a new key
- * (its old one stops working): the new one is what is written into the app.
+ * enabled. A key exists in clear only when it is made: an app registered before keeps the key an
+ * earlier run wrote into it when that key is still its frontend's, and otherwise gets a new key (its
+ * old one stops working), which is what is written into the app.
  */
 async function writeClients (app: FastifyInstance, entries: SyncEntry[], detection: DetectionResult, baseUrl: string, force: boolean): Promise<void> {
   const { writeFrontendClients, formatWriteClients } = await import('../lib/sdk/write-clients.ts')
+  const { writtenFrontendKey } = await import('../lib/sdk/written-key.ts')
   const keys: Record<string, string> = {}
   const targets = []
   const { resolve } = await import('node:path')
@@ -98,6 +100,10 @@ async function writeClients (app: FastifyInstance, entries: SyncEntry[], detecti
     const entry = entries.find((e) => e.path === resolve(detection.root, detected.path) && e.action !== 'disabled' && e.action !== 'kept-manual')
     if (entry?.id === undefined) continue
     let key = entry.apiKey
+    if (key === undefined) {
+      const written = await writtenFrontendKey(detected, resolve(detection.root, detected.path))
+      if (written !== null && (await app.apiKeys.verify(written))?.frontendId === entry.id) key = written
+    }
     if (key === undefined) {
       key = (await app.frontends.rotateKey(entry.id)).apiKey
       process.stderr.write(`rotated the key of ${entry.name} to write it into ${detected.path}; its old key no longer works\n`)
@@ -143,7 +149,7 @@ export function frontendsCommand (): Command {
     .option('--json', 'print what the sync did as JSON on stdout')
     .option('--depth <n>', 'how many folders deep to look', parseDepth, 6)
     .option('--watch', 'keep watching and sync again when frontends are added, removed or moved')
-    .option('--write-clients', 'write a typed client module and the URL and key settings into each app (keys of apps registered before are rotated)')
+    .option('--write-clients', 'write a typed client module and the URL and key settings into each app (an app registered before keeps the key written into it, else its key is rotated)')
     .option('--base-url <url>', 'the API URL written into the apps (default PUBLIC_URL or http://localhost:PORT)')
     .option('--force', 'with --write-clients, also replace files Backplane did not create')
     .action(async (dir: string, options: SyncOptions) => {

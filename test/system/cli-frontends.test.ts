@@ -42,7 +42,7 @@ describe.concurrent('backplane frontends detect', { timeout: 60_000 }, () => {
     const printed = JSON.parse(run.stdout) as DetectionResult
     expect(printed).toEqual(await detectFrontends(workspaces))
     expect(printed.root).toBe(workspaces.replace(/\/$/, ''))
-    expect(printed.frontends).toHaveLength(17)
+    expect(printed.frontends).toHaveLength(18)
     expect(printed.frontends.find((f) => f.path === 'pnpm-monorepo/apps/web')).toEqual({
       name: '@acme/web',
       path: 'pnpm-monorepo/apps/web',
@@ -84,6 +84,7 @@ describe.concurrent('backplane frontends detect', { timeout: 60_000 }, () => {
       ['nuxt-app', 'nuxt', 'nuxt@\\^4.5.2', 'pnpm', 'http://localhost:3000'],
       ['store', 'nx-monorepo/apps/store', 'next@~16.4.3', 'npm', 'http://localhost:3000'],
       ['web', 'nx-monorepo/apps/web', 'react-vite@19.3.0', 'npm', 'http://localhost:4200'],
+      ['@nxws/web', 'nx-workspace/apps/web', 'react-vite@\\^19.0.0', 'npm', 'http://localhost:4200'],
       ['@acme/admin', 'pnpm-monorepo/apps/admin', 'angular@\\^22.2.0', 'pnpm', 'http://localhost:4300'],
       ['@acme/web', 'pnpm-monorepo/apps/web', 'react-vite@\\^19.3.1', 'pnpm', 'http://localhost:3001'],
       ['sveltekit-app', 'sveltekit', 'sveltekit@\\^2.63.0', 'bun', 'http://localhost:5173'],
@@ -94,7 +95,7 @@ describe.concurrent('backplane frontends detect', { timeout: 60_000 }, () => {
     expected.forEach((cells, i) => {
       expect(lines[i + 1]).toMatch(new RegExp(`^${cells.join(' +')}$`))
     })
-    expect(lines.slice(expected.length + 1, expected.length + 4)).toEqual(['', expect.stringMatching(/^17 frontend apps found in \d+ folders\.$/), ''])
+    expect(lines.slice(expected.length + 1, expected.length + 4)).toEqual(['', expect.stringMatching(/^18 frontend apps found in \d+ folders\.$/), ''])
     expect(lines.slice(expected.length + 4)).toEqual([
       'Problems (4):',
       expect.stringMatching(/^ {2}broken\/bad-angular\/angular\.json: invalid JSON: /),

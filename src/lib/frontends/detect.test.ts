@@ -101,6 +101,14 @@ describe('detectFrontends on what each official generator writes', () => {
     expect(result.problems).toEqual([])
   })
 
+  it('Nx 23 workspace (create-nx-workspace --preset=react-monorepo): a project package.json without dependencies uses the root\'s', async () => {
+    const result = await detectFrontends(fixture('nx-workspace'))
+    expect(result.frontends).toEqual([
+      app({ name: '@nxws/web', path: 'apps/web', framework: 'react-vite', frameworkVersion: '^19.0.0', origins: ['http://localhost:4200'], originSources: ['vite.config.mts server.port'], monorepo: 'nx' })
+    ])
+    expect(result.problems).toEqual([])
+  })
+
   it('broken manifests are reported for their folder and the scan goes on', async () => {
     const result = await detectFrontends(fixture('broken'))
     expect(result.frontends).toEqual([
@@ -116,11 +124,17 @@ describe('detectFrontends on what each official generator writes', () => {
     ])
   })
 
+  it('a JSON error quoting lines of the file is reported on one line', async () => {
+    const root = await tree({ 'web/package.json': '{"name": broken\n  "x": 1\n' })
+    const { problems } = await detectFrontends(root)
+    expect(problems).toEqual([{ path: 'web', file: 'package.json', message: expect.stringMatching(/^invalid JSON: [^\n]+$/) }])
+  })
+
   it('the whole fixtures folder in one scan, paths relative to it and sorted', async () => {
     const result = await detectFrontends(fixtures)
     expect(result.frontends.map((f) => f.path)).toEqual([
       'angular', 'astro', 'broken/bad-angular', 'broken/good', 'cra', 'expo', 'flutter', 'next', 'nuxt',
-      'nx-monorepo/apps/store', 'nx-monorepo/apps/web', 'pnpm-monorepo/apps/admin', 'pnpm-monorepo/apps/web',
+      'nx-monorepo/apps/store', 'nx-monorepo/apps/web', 'nx-workspace/apps/web', 'pnpm-monorepo/apps/admin', 'pnpm-monorepo/apps/web',
       'sveltekit', 'symlink-loop/app', 'vite-react', 'vue'
     ])
     expect(result.problems.map((p) => `${p.path}/${p.file}`)).toEqual([

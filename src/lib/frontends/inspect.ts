@@ -81,10 +81,11 @@ export async function inspectFolder (dir: WalkedDir, tools: InspectTools): Promi
   const appJson = dir.files.has('app.json') ? await json('app.json') : null
   const chain = await tools.ancestry.chain(dir.abs)
   const monorepo = await findMonorepo(chain, dir.abs, tools)
-  // An Nx project without dependencies of its own uses the workspace root's package.json.
+  // An Nx project without dependencies of its own uses the workspace root's package.json: one with a
+  // project.json, or (Nx 20+ "TS solution" workspaces) a package.json that only names the project.
   const own = manifest?.dependencies ?? {}
   const rootManifest = monorepo?.kind === 'nx' && monorepo.abs !== dir.abs ? chain.find((a) => a.abs === monorepo.abs)?.manifest ?? null : null
-  const borrowed = projectJson !== null && Object.keys(own).length === 0 && rootManifest !== null
+  const borrowed = Object.keys(own).length === 0 && rootManifest !== null
   const deps = borrowed ? rootManifest.dependencies : own
   const viteConfig = await configText(dir, 'vite.config', problems)
   const ctx = contextOf(dir, dirs, deps, borrowed, manifest, viteConfig, projectJson, angularJson, appJson)

@@ -74,6 +74,16 @@ describe('dev origins from scripts, framework configs and dotenv files', () => {
     ['--port on the dev script beats the config', {
       'package.json': { ...vitePackage, scripts: { dev: 'vite --port 3700 --host' } }, 'vite.config.js': 'export default { server: { port: 3001 } }'
     }, ['http://localhost:3700 <- package.json scripts.dev --port']],
+    ['a bare --host before --port takes no value from it', {
+      'package.json': { ...vitePackage, scripts: { dev: 'vite --host --port 3002' } }
+    }, ['http://localhost:3002 <- package.json scripts.dev --port']],
+    ['a host on the dev script without a port applies to the default port', {
+      'package.json': { dependencies: { next: '16.0.0' }, scripts: { dev: 'next dev -H 127.0.0.1' } }
+    }, ['http://127.0.0.1:3000 <- default']],
+    ['ng serve --ssl without a port applies to the port of angular.json', {
+      'package.json': { dependencies: { '@angular/core': '^20.0.0' }, scripts: { start: 'ng serve --ssl' } },
+      'angular.json': { projects: { shop: { projectType: 'application', architect: { serve: { options: { port: 4201 } } } } } }
+    }, ['https://localhost:4201 <- angular.json projects.shop.architect.serve.options.port']],
     ['PORT= before react-scripts', {
       'package.json': { dependencies: { react: '^18.2.0', 'react-scripts': '5.0.1' }, scripts: { start: 'PORT=3800 react-scripts start' } }
     }, ['http://localhost:3800 <- package.json scripts.start PORT=']],

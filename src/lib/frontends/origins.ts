@@ -43,14 +43,19 @@ export function devOrigins (inputs: OriginInputs): DevOrigins {
   }
   const configured = configLayer(inputs)
   const fallback: Listen = configured[0] ?? { port: null, host: null, https: false, source: null }
-  const scripted = scriptLayer(ctx, env)
+  const dev = scriptLayer(ctx, env)
+  const scripted = dev.filter((s) => s.port !== null)
   if (scripted.length > 0) {
     for (const s of scripted) add({ ...s, host: s.host ?? fallback.host, https: s.https || fallback.https }, s.port ?? 0, s.source ?? '')
     return out
   }
+  // A dev command that sets only the host or HTTPS (`next dev -H 127.0.0.1`, `ng serve --ssl`) still
+  // decides how the browser reaches the port that the config or the default gives.
+  const flags = dev[0]
+  const overlay = (l: Listen): Listen => flags === undefined ? l : { ...l, host: flags.host ?? l.host, https: flags.https || l.https }
   const fromEnv = envPort(match, env)
   const [primary, ...extra] = match.defaults
-  for (const listen of configured.length > 0 ? configured : [fallback]) {
+  for (const listen of (configured.length > 0 ? configured : [fallback]).map(overlay)) {
     const ordered = match.envFirst ? [fromEnv, listen] : [listen, fromEnv]
     const chosen = ordered.find((l) => l.port !== null)
     if (chosen !== undefined) add(listen, chosen.port ?? 0, chosen.source ?? '')
@@ -67,7 +72,10 @@ export function formatOrigin (https: boolean, host: string | null, port: number)
   return `${https ? 'https' : 'http'}://${name}:${port}`
 }
 
-/** scriptLayer reads `--port 3001`, `-p 3001`, `PORT=3001` and `--web-port 3001` from the dev commands of the scripts. */
+/**
+ * scriptLayer reads `--port 3001`, `-p 3001`, `PORT=3001` and `--web-port 3001` from the dev commands
+ * of the scripts, with their host and HTTPS flags; a command with only those has a null port.
+ */
 function scriptLayer (ctx: AppContext, env: Map<string, EnvValue>): Listen[] {
   const out: Listen[] = []
   for (const command of devCommands(ctx.commands)) {
@@ -76,11 +84,11 @@ function scriptLayer (ctx: AppContext, env: Map<string, EnvValue>): Listen[] {
     const fromFlag = portNumber(given?.value ?? null, env)
     const fromVar = flutter ? null : portNumber(command.env.PORT ?? null, env)
     const port = fromFlag ?? fromVar
-    if (port === null) continue
     const host = flagValue(command.args, flutter ? ['--web-hostname'] : ['--host', '--hostname', '-H'])
     const https = command.args.some((a) => a === '--ssl' || a === '--https' || a === '--experimental-https' || a === '--ssl=true')
+    if (port === null && host === null && !https) continue
     const how = fromFlag !== null ? given?.name ?? '' : 'PORT='
-    out.push({ port, host, https, source: `package.json scripts.${command.script} ${how}` })
+    out.push({ port, host, https, source: port === null ? null : `package.json scripts.${command.script} ${how}` })
   }
   return out
 }

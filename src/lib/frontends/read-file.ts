@@ -51,7 +51,8 @@ export async function readJsonObject (file: string): Promise<JsonRead> {
   try {
     value = JSON.parse(read.text)
   } catch (err) {
-    return { ok: false, missing: false, message: `invalid JSON: ${(err as Error).message}` }
+    // V8 quotes the start of the text, newlines included: one line keeps the problems list a list.
+    return { ok: false, missing: false, message: `invalid JSON: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}` }
   }
   if (!isRecord(value)) return { ok: false, missing: false, message: 'must be a JSON object' }
   return { ok: true, value }

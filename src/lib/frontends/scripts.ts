@@ -71,7 +71,8 @@ export function flag (args: string[], names: string[]): { name: string, value: s
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? ''
     for (const name of names) {
-      if (arg === name && i + 1 < args.length) return { name, value: args[i + 1] ?? '' }
+      // `vite --host --port 3002`: a bare flag followed by another option has no value of its own.
+      if (arg === name && i + 1 < args.length && !(args[i + 1] ?? '').startsWith('-')) return { name, value: args[i + 1] ?? '' }
       if (arg.startsWith(`${name}=`)) return { name, value: arg.slice(name.length + 1) }
     }
   }

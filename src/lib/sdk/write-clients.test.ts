@@ -137,6 +137,40 @@ export async function signIn (): Promise<string> {
   }, 60_000)
 })
 
+describe('writeFrontendClients into apps as their generators wrote them', () => {
+  // Each app's own compiler settings (create-vite's tsconfig.app.json, Angular CLI's, create-next-app's),
+  // plus `strict`, the default of the TypeScript 6 and 7 these scaffolds pin; only the packages the
+  // apps would install are left out (vite/client's env typing is declared in their place).
+  const apps: Array<[string, string, string]> = [['vite-react', 'tsconfig.app.json', 'src/lib'], ['angular', 'tsconfig.app.json', 'src/app'], ['next', 'tsconfig.json', 'lib']]
+
+  it.each(apps)('%s: the client compiles under the app\'s %s', async (name, tsconfig, dir) => {
+    const { root, frontends } = await workspace(name)
+    await writeFrontendClients(frontends, { root, baseUrl, keys: keysOf(frontends), document })
+    const app = join(root, name)
+    await symlink(join(projectRoot, 'node_modules'), join(root, 'node_modules'))
+    await writeFile(join(app, dir, 'use-backplane.ts'), `import { backplane, createBackplane } from './backplane'
+
+export async function whoAmI (email: string, password: string): Promise<string> {
+  const login = await backplane.POST('/api/v1/auth/login', { body: { email, password } })
+  if (login.error) throw new Error(login.error.code)
+  const token = login.data.accessToken
+  const me = await createBackplane(() => token).GET('/api/v1/users/me')
+  return me.data?.email ?? ''
+}
+`)
+    await writeFile(join(app, 'vite-env.d.ts'), 'interface ImportMeta { readonly env: Record<string, any> }\n')
+    await writeFile(join(app, 'tsconfig.check.json'), JSON.stringify({
+      extends: `./${tsconfig}`,
+      compilerOptions: { strict: true, noEmit: true, incremental: false, tsBuildInfoFile: null, ...(name === 'vite-react' ? { types: [] } : {}) },
+      files: ['vite-env.d.ts', `${dir}/use-backplane.ts`],
+      include: []
+    }))
+    const result = await tsc(join(app, 'tsconfig.check.json'))
+    expect(result.output).toBe('')
+    expect(result.code).toBe(0)
+  }, 60_000)
+})
+
 describe('writeFrontendClients on files that are not its own', () => {
   it('never overwrites them without force; with force it replaces code and adds its lines to an env file', async () => {
     const { root, frontends } = await workspace('vite-react')
@@ -154,11 +188,15 @@ describe('writeFrontendClients on files that are not its own', () => {
     expect(formatWriteClients(refused)).toContain('skipped   vite-react/src/lib/backplane.ts: exists and was not written by Backplane')
     expect(await read(root, 'vite-react/src/lib/backplane.ts')).toBe('export const mine = 1\n')
     expect(await read(root, 'vite-react/.env.local')).toBe('SECRET=keep-me\n')
+    // The key was made for this write (a new frontend, or a rotation): with its file skipped, it must still be seen once.
+    expect(refused.notes).toContainEqual({ frontend: 'vite-react-app', note: 'its key was not written into vite-react/.env.local; set it yourself (shown this once): bp_one' })
+    expect(formatWriteClients(refused)).toContain('bp_one')
 
     const forced = await writeFrontendClients(frontends, { ...options, force: true })
     expect(forced.written.sort()).toEqual(['vite-react/.env.local', 'vite-react/src/lib/backplane.ts'])
     expect((await read(root, 'vite-react/src/lib/backplane.ts')).startsWith(marker)).toBe(true)
     expect(parseEnv(await read(root, 'vite-react/.env.local'))).toEqual({ SECRET: 'keep-me', VITE_BACKPLANE_URL: baseUrl, VITE_BACKPLANE_KEY: 'bp_one' })
+    expect(forced.notes.map((n) => n.note).join('\n')).not.toContain('bp_one')
   })
 
   it('never writes through a symbolic link, even when forced', async () => {

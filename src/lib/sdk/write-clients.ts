@@ -61,6 +61,7 @@ export async function writeFrontendClients (frontends: DetectedFrontend[], optio
       await writeOwnedFile({ root, file: at(module), kind: 'code', force, render: () => clientModuleSource({ ...plan, module, schema: schemaFile }, typed, settings) }, report)
     }
     const config = plan.config
+    const skippedBefore = report.skipped.length
     if (config.kind === 'dotenv') {
       const names = envNames(config)
       const vars: Array<[string, string]> = [[names.url, baseUrl], [names.key, key]]
@@ -78,6 +79,9 @@ export async function writeFrontendClients (frontends: DetectedFrontend[], optio
       await writeOwnedFile({ root, file: at(config.file), kind: 'json', force, render: () => flutterConfigSource(settings) }, report)
     }
     if (key === '') notes.push({ frontend: frontend.name, note: 'no frontend key was given: the key setting is empty' })
+    // The key exists in clear only now (a sync shows it once, a rotation just made it): when its file
+    // was skipped, this is the one place left to see it.
+    else if (report.skipped.length > skippedBefore) notes.push({ frontend: frontend.name, note: `its key was not written into ${at(config.file)}; set it yourself (shown this once): ${key}` })
     for (const note of plan.notes) notes.push({ frontend: frontend.name, note })
   }
   return { ...report, notes }

@@ -71,6 +71,19 @@ describe('registering frontends', () => {
     expect(JSON.stringify(audit.details)).not.toContain(secret)
   })
 
+  it('keeps the channel namespace frontend:<name>: realtime authorises by the name, so another namespace cannot be set', async () => {
+    const other = await create()
+    const created = await t.app.inject(as(admin, { method: 'POST', url: '/api/v1/admin/frontends', payload: { name: uniqueName(), channelNamespace: other.frontend.channelNamespace } }))
+    expect(created.statusCode).toBe(400)
+    expect(created.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'body.channelNamespace' }] })
+    const { frontend } = await create()
+    const changed = await t.app.inject(as(admin, { method: 'PATCH', url: `/api/v1/admin/frontends/${frontend.id}`, payload: { channelNamespace: other.frontend.channelNamespace } }))
+    expect(changed.statusCode).toBe(400)
+    expect(changed.headers['content-type']).toMatch(/^application\/problem\+json/)
+    const after = await t.app.inject(as(admin, { method: 'GET', url: `/api/v1/admin/frontends/${frontend.id}` }))
+    expect(after.json().channelNamespace).toBe(`frontend:${frontend.name}`)
+  })
+
   it('stores origins as browsers send them, and refuses anything that is not one exact origin', async () => {
     const { frontend } = await create({ origins: ['HTTPS://Shop.Example.TEST:443/', 'http://localhost:5173', 'capacitor://localhost'] })
     expect(frontend.origins).toEqual(['https://shop.example.test', 'http://localhost:5173', 'capacitor://localhost'])

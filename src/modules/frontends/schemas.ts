@@ -15,7 +15,6 @@ const Origins = Type.Array(Type.String({ minLength: 1, maxLength: 255 }), {
 })
 const RateTier = Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', maxLength: 40, description: 'A tier of FRONTEND_RATE_TIERS' })
 const PathPrefix = Type.String({ pattern: '^/[A-Za-z0-9._~/-]{0,199}$', maxLength: 200, description: 'The API path the frontend calls through (its dev-server proxy or SDK base path)' })
-const ChannelNamespace = Type.String({ pattern: '^[a-z0-9][a-z0-9:._-]{0,99}$', maxLength: 100, description: 'Prefix of the frontend\'s realtime channels; default frontend:<name>' })
 
 /** CreateFrontendSchema registers a frontend by hand (a production origin, a mobile app). */
 export const CreateFrontendSchema = Type.Object({
@@ -24,17 +23,15 @@ export const CreateFrontendSchema = Type.Object({
   origins: Type.Optional(Origins),
   rateTier: Type.Optional(RateTier),
   pathPrefix: Type.Optional(PathPrefix),
-  channelNamespace: Type.Optional(ChannelNamespace),
   enabled: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 
-/** UpdateFrontendSchema changes a frontend; the name is its identity (tokens and channels carry it) and stays. */
+/** UpdateFrontendSchema changes a frontend; the name is its identity (tokens and channels carry it) and stays, and so does its channel namespace. */
 export const UpdateFrontendSchema = Type.Object({
   framework: Type.Optional(Type.Union([Framework, Type.Null()])),
   origins: Type.Optional(Origins),
   rateTier: Type.Optional(RateTier),
   pathPrefix: Type.Optional(Type.Union([PathPrefix, Type.Null()])),
-  channelNamespace: Type.Optional(ChannelNamespace),
   enabled: Type.Optional(Type.Boolean({ description: 'false takes its origins off the CORS allow-list and refuses its key, on every node at once' }))
 }, { additionalProperties: false, minProperties: 1 })
 
@@ -46,7 +43,7 @@ export const FrontendSchema = Type.Object({
   origins: Type.Array(Type.String({ maxLength: 255 }), { maxItems: 50 }),
   rateTier: Type.String({ maxLength: 40 }),
   pathPrefix: Nullable(Type.String({ maxLength: 200 })),
-  channelNamespace: Type.String({ maxLength: 100 }),
+  channelNamespace: Type.String({ maxLength: 100, description: 'frontend:<name>: realtime channels frontend:<name>:<topic> reach only sessions signed in through this frontend' }),
   enabled: Type.Boolean(),
   source: Type.Union([Type.Literal('detected'), Type.Literal('manual')]),
   detectedPath: Nullable(Type.String({ maxLength: 4096, description: 'Where `backplane frontends sync` found it' })),

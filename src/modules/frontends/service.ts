@@ -29,7 +29,6 @@ export interface CreateFrontendInput {
   origins?: string[]
   rateTier?: string
   pathPrefix?: string
-  channelNamespace?: string
   enabled?: boolean
 }
 
@@ -39,11 +38,14 @@ export interface UpdateFrontendInput {
   origins?: string[]
   rateTier?: string
   pathPrefix?: string | null
-  channelNamespace?: string
   enabled?: boolean
 }
 
-/** defaultChannelNamespace is where a frontend's realtime channels live unless set: `frontend:<name>`. */
+/**
+ * defaultChannelNamespace is where a frontend's realtime channels live: `frontend:<name>`. It follows
+ * the name and is not settable, because the realtime hub authorises `frontend:<name>:<topic>` by the
+ * name in the token's audience: any other namespace would be shown to admins and enforced nowhere.
+ */
 export const defaultChannelNamespace = (name: string): string => `frontend:${name}`
 
 /** createFrontendsService holds the registry rules: admin-managed frontends, shown-once keys, sync with a workspace. */
@@ -95,7 +97,7 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
           origins,
           rateTier,
           pathPrefix: input.pathPrefix ?? null,
-          channelNamespace: input.channelNamespace ?? defaultChannelNamespace(input.name),
+          channelNamespace: defaultChannelNamespace(input.name),
           enabled: input.enabled ?? true,
           source: 'manual'
         }, tx)
@@ -121,7 +123,6 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
       if (input.origins !== undefined) changes.origins = canonicalOrigins(input.origins)
       if (input.rateTier !== undefined) changes.rateTier = input.rateTier
       if (input.pathPrefix !== undefined) changes.pathPrefix = input.pathPrefix
-      if (input.channelNamespace !== undefined) changes.channelNamespace = input.channelNamespace
       if (input.enabled !== undefined) {
         changes.enabled = input.enabled
         // An admin's decision wins over the sync's: a frontend enabled or disabled by hand is no longer "missing".
