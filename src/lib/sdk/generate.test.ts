@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import ts from 'typescript'
@@ -119,6 +119,23 @@ describe('writeSdk', () => {
     await writeFile(join(dir, 'realtime.ts'), 'export const realtime = 1\n')
     await writeSdk({ document, outDir: join(dir, 'generated'), realtimeClient: join(dir, 'realtime.ts') })
     expect(await readFile(join(dir, 'generated', 'client.ts'), 'utf8')).toContain("export * from '../realtime.ts'")
+  })
+
+  it('copies the realtime client beside client.ts when the output folder is outside the project that holds it', async () => {
+    const home = await tempDir()
+    await mkdir(join(home, 'sdk'))
+    await writeFile(join(home, 'sdk', 'realtime.ts'), "import type { T } from './realtime-types.ts'\nexport const realtime: T = 1\n")
+    await writeFile(join(home, 'sdk', 'realtime-types.ts'), 'export type T = number\n')
+    const app = join(await tempDir(), 'web', 'src', 'api')
+    const first = await writeSdk({ document, outDir: app, realtimeClient: join(home, 'sdk', 'realtime.ts') })
+    const client = await readFile(join(app, 'client.ts'), 'utf8')
+    expect(client).toContain("export * from './realtime.ts'")
+    expect(client).not.toContain(home)
+    expect(await readFile(join(app, 'realtime.ts'), 'utf8')).toMatch(/^\/\/ .*\nimport type \{ T \} from '\.\/realtime-types\.ts'/)
+    expect(await readFile(join(app, 'realtime-types.ts'), 'utf8')).toContain('export type T = number')
+    expect(first.written).toHaveLength(4)
+    const second = await writeSdk({ document, outDir: app, realtimeClient: join(home, 'sdk', 'realtime.ts') })
+    expect(second.written).toEqual([])
   })
 
   it('never overwrites a file it did not create, unless forced', async () => {

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs'
-import { join, relative, resolve, sep } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sdkClientSource, SDK_COMMAND } from './client-template.ts'
 import type { OpenApiDocument } from './document.ts'
-import { codeHeader, emptyReport, writeOwnedFile, type WriteReport } from './owned-files.ts'
+import { codeHeader, emptyReport, isInside, writeOwnedFile, type WriteReport } from './owned-files.ts'
 
 /** BACKPLANE_REALTIME_CLIENT is the hand-written realtime client shipped beside the generated SDK. */
 export const BACKPLANE_REALTIME_CLIENT = fileURLToPath(new URL('../../../sdk/realtime.ts', import.meta.url))
@@ -83,7 +84,7 @@ export async function writeSdk (options: SdkOptions): Promise<WriteReport & { op
   const realtime = options.realtimeClient === undefined
     ? (existsSync(BACKPLANE_REALTIME_CLIENT) ? BACKPLANE_REALTIME_CLIENT : null)
     : options.realtimeClient
-  const realtimeImport = realtime === null ? undefined : importPath(outDir, resolve(realtime))
+  const realtimeImport = realtime === null ? undefined : await placeRealtimeClient(outDir, resolve(realtime), force, report)
   await writeOwnedFile({ root: outDir, file: 'schema.d.ts', kind: 'code', force, render: () => schema }, report)
   await writeOwnedFile({ root: outDir, file: 'client.ts', kind: 'code', force, render: () => sdkClientSource({ realtimeImport }) }, report)
   // Name files as the user would type them: relative to the working directory when below it.
@@ -95,6 +96,27 @@ export async function writeSdk (options: SdkOptions): Promise<WriteReport & { op
   report.unchanged = report.unchanged.map(shown)
   report.skipped = report.skipped.map((s) => ({ ...s, file: shown(s.file) }))
   return { ...report, operations: countOperations(options.document) }
+}
+
+// The realtime client's own modules: realtime.ts and the types it imports from beside it.
+const REALTIME_FILES = ['realtime.ts', 'realtime-types.ts']
+
+/**
+ * placeRealtimeClient returns the specifier client.ts re-exports the realtime client from. Inside the
+ * project that holds the client (Backplane's own `sdk/generated`), that is its relative path; anywhere
+ * else (a frontend's `src/api`), a path back into a Backplane checkout or package would break as soon
+ * as either moves, so the client's files are copied beside client.ts, marked as Backplane's.
+ */
+async function placeRealtimeClient (outDir: string, client: string, force: boolean, report: WriteReport): Promise<string> {
+  const home = dirname(dirname(client))
+  if (isInside(home, outDir)) return importPath(outDir, client)
+  for (const file of REALTIME_FILES) {
+    const source = join(dirname(client), file)
+    if (file !== basename(client) && !existsSync(source)) continue
+    const text = await readFile(file === basename(client) ? client : source, 'utf8')
+    await writeOwnedFile({ root: outDir, file, kind: 'code', force, render: () => codeHeader(SDK_COMMAND) + text }, report)
+  }
+  return `./${basename(client)}`
 }
 
 /** importPath is the relative specifier from a folder to a module, as an ES import writes it. */

@@ -87,7 +87,7 @@ export async function writeOwnedFile (w: OwnedWrite, report: WriteReport): Promi
 }
 
 /** isInside tells whether path is root itself or below it. */
-function isInside (root: string, path: string): boolean {
+export function isInside (root: string, path: string): boolean {
   const rel = relative(root, path)
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))
 }
