@@ -152,8 +152,10 @@ export function createExecutionsService ({ db, projects, agents, events, config 
         const existing = await repo.findByIdempotencyKey(userId, idempotencyKey)
         if (existing) return replay(existing, task)
       }
-      if ((await repo.countQueued(task.id)) >= MAX_QUEUED_PER_TASK) throw executionErrors.TOO_MANY_QUEUED()
       const row = await db.transaction(async (tx) => {
+        // Counted under a per-task lock: a burst of concurrent requests cannot all pass a count taken before any insert.
+        await repo.lockQueue(task.id, tx)
+        if ((await repo.countQueued(task.id, tx)) >= MAX_QUEUED_PER_TASK) throw executionErrors.TOO_MANY_QUEUED()
         const row = await repo.insert({ ...fromTask(task), trigger: 'manual', requestedBy: userId, idempotencyKey: idempotencyKey ?? null }, tx)
         if (row) await events.record(executionEvent('execution.queued', row), tx)
         return row
