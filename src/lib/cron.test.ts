@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkSchedule, isTimezone, nextRuns } from './cron.ts'
+import { canonicalTimezone, checkSchedule, isTimezone, nextRuns } from './cron.ts'
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString())
 
@@ -112,6 +112,14 @@ describe('time zones', () => {
   it.each(['Mars/Olympus', '', '+01:00', 'Europe/Paris; DROP', 'x'.repeat(100), 'Z'])('refuses %j', (tz) => {
     expect(isTimezone(tz)).toBe(false)
     expect(checkSchedule('0 9 * * *', tz)).toMatch(/is not a known IANA time zone/)
+  })
+
+  it('spells a zone with its IANA letter case, and keeps current names ICU aliases to old ones', () => {
+    expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris')
+    expect(canonicalTimezone('UTC')).toBe('UTC')
+    expect(canonicalTimezone('Asia/Kolkata')).toBe('Asia/Kolkata')
+    expect(canonicalTimezone('Europe/Kyiv')).toBe('Europe/Kyiv')
+    expect(canonicalTimezone('Mars/Olympus')).toBeUndefined()
   })
 
   it('computes runs in the task time zone', () => {

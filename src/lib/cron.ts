@@ -69,6 +69,14 @@ export function isTimezone (tz: string): boolean {
   return ok
 }
 
+/** canonicalTimezone is a known zone with the letter case of its IANA name (`europe/paris` → `Europe/Paris`), or undefined for an unknown one. */
+export function canonicalTimezone (tz: string): string | undefined {
+  if (!isTimezone(tz)) return undefined
+  // ICU also maps current names to old aliases (Asia/Kolkata → Asia/Calcutta): only the case is taken from it.
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone
+  return resolved.toLowerCase() === tz.toLowerCase() ? resolved : tz
+}
+
 /** nextRuns returns the next `count` run times strictly after `after`, in `timezone`. */
 export function nextRuns (expr: string, timezone: string, after: Date, count: number): Date[] {
   if (count <= 0) return []
