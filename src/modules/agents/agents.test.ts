@@ -109,6 +109,8 @@ describe('agent status', () => {
     const beat = await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/heartbeat', payload: { version: '1.2.3' } }))
     expect(beat.statusCode).toBe(200)
     expect(beat.json()).toMatchObject({ agent: { status: 'online', version: '1.2.3' }, heartbeatSeconds: 10 })
+    // A bare POST, as `curl -X POST` sends it, is a heartbeat too.
+    expect((await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/heartbeat' }))).statusCode).toBe(200)
     // A fake clock 31 s ahead: the heartbeat window (30 s) has passed.
     expect(await t.app.agents.sweepOffline(new Date(Date.now() + 31_000))).toBeGreaterThanOrEqual(1)
     const after = await t.app.inject(as(viewer, { method: 'GET', url: `/api/v1/agents/${agent.id}` }))
