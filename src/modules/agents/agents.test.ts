@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { expectAudit } from '../../../test/helpers/audit.ts'
-import { addMember, asAgent, makeProject, registerAgent } from '../../../test/helpers/work.ts'
+import { addMember, asAgent, makeProject, makeTask, registerAgent } from '../../../test/helpers/work.ts'
 
 let t: TestApp
 let owner: TestUser
@@ -100,6 +100,22 @@ describe('an agent credential', () => {
     expect((await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${other.id}` }))).statusCode).toBe(204)
     expect((await t.app.inject(asAgent(other, { method: 'GET', url: '/api/v1/agents/me' }))).statusCode).toBe(401)
     expect((await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/agents/${other.id}` }))).statusCode).toBe(404)
+  })
+})
+
+describe('deleting an agent a task runs on', () => {
+  it('is refused (409) while a task names it, so the task never falls back to running on any agent', async () => {
+    const agent = await registerAgent(t.app, owner, { projectId })
+    const task = await makeTask(t.app, owner, projectId, { target: { agentId: agent.id } })
+    const refused = await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${agent.id}` }))
+    expect(refused.statusCode).toBe(409)
+    expect(refused.json()).toMatchObject({ code: 'AGENT_IN_USE', detail: expect.stringContaining('1 task still runs on this agent') })
+    const kept = await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/tasks/${task.id}` }))
+    expect(kept.json()).toMatchObject({ target: { agentId: agent.id } })
+    expect((await t.app.inject(asAgent(agent, { method: 'GET', url: '/api/v1/agents/me' }))).statusCode).toBe(200)
+
+    await t.app.inject(as(owner, { method: 'PATCH', url: `/api/v1/tasks/${task.id}`, payload: { target: { labels: ['gpu'] } } }))
+    expect((await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${agent.id}` }))).statusCode).toBe(204)
   })
 })
 
