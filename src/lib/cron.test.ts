@@ -54,6 +54,7 @@ describe('checkSchedule: fields', () => {
     ['   ', 'the schedule is empty'],
     ['* * * *', 'the schedule has 4 fields; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field'],
     ['*', 'the schedule has 1 field; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field'],
+    ['0 0 1 1 * 2030', "the last field '2030' looks like a year, which is not supported; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field"],
     ['0 0 0 1 1 * 2030', 'the schedule has 7 fields but a year field is not supported; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field'],
     ['@reboot', "'@reboot' is not supported; use a cron expression or one of @hourly, @daily, @weekly, @monthly, @yearly"],
     ['@every_minute', "'@every_minute' is not supported; use a cron expression or one of @hourly, @daily, @weekly, @monthly, @yearly"],

@@ -121,6 +121,8 @@ function checkSyntax (expr: string): { fields: string[] } | { reason: string } {
   }
   const fields = trimmed.split(/ +/)
   if (fields.length === 7) return { reason: `the schedule has 7 fields but a year field is not supported; ${FIELD_HELP}` }
+  // Six fields read as seconds first, so a trailing year would be blamed on day-of-week: say what it is.
+  if (fields.length === 6 && /^\d{4}$/.test(fields[5]!)) return { reason: `the last field '${fields[5]}' looks like a year, which is not supported; ${FIELD_HELP}` }
   if (fields.length !== 5 && fields.length !== 6) return { reason: `the schedule has ${fields.length} field${fields.length === 1 ? '' : 's'}; ${FIELD_HELP}` }
   return { fields }
 }
