@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { expectAudit } from '../../../test/helpers/audit.ts'
-import { addMember, asAgent, makeProject, makeTask, registerAgent } from '../../../test/helpers/work.ts'
+import { addMember, asAgent, makeProject, makeTask, registerAgent, runNow } from '../../../test/helpers/work.ts'
 
 let t: TestApp
 let owner: TestUser
@@ -104,7 +104,7 @@ describe('an agent credential', () => {
 })
 
 describe('deleting an agent a task runs on', () => {
-  it('is refused (409) while a task names it, so the task never falls back to running on any agent', async () => {
+  it('is refused (409) while a task names it, so the task never falls back to running on any agent; runs queued for it alone are cancelled', async () => {
     const agent = await registerAgent(t.app, owner, { projectId })
     const task = await makeTask(t.app, owner, projectId, { target: { agentId: agent.id } })
     const refused = await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${agent.id}` }))
@@ -114,8 +114,12 @@ describe('deleting an agent a task runs on', () => {
     expect(kept.json()).toMatchObject({ target: { agentId: agent.id } })
     expect((await t.app.inject(asAgent(agent, { method: 'GET', url: '/api/v1/agents/me' }))).statusCode).toBe(200)
 
+    // A run queued while the task still named the agent can only ever go to that agent.
+    const stranded = await runNow(t.app, owner, task.id)
     await t.app.inject(as(owner, { method: 'PATCH', url: `/api/v1/tasks/${task.id}`, payload: { target: { labels: ['gpu'] } } }))
     expect((await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${agent.id}` }))).statusCode).toBe(204)
+    const run = await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/executions/${stranded}` }))
+    expect(run.json()).toMatchObject({ status: 'cancelled', error: 'its target agent was deleted' })
   })
 })
 

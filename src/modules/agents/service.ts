@@ -32,6 +32,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
   const repo = createAgentsRepository(db)
   const heartbeatListeners: Array<(agentId: string) => Promise<void>> = []
   const removalGuards: RemovalGuard[] = []
+  const removalListeners: Array<(agentId: string, tx: Database) => Promise<void>> = []
   const isAdmin = (actor: Actor) => actor.permissions.has('agent:admin')
 
   /** requireAgent returns the agent when the caller may act on it with `need` on its project; 404 otherwise. */
@@ -143,6 +144,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
           const reason = await guard(id, tx)
           if (reason !== undefined) throw agentErrors.AGENT_IN_USE(reason)
         }
+        for (const listener of removalListeners) await listener(id, tx)
         const revoked = await apiKeys.revokeAgentKeys(id, tx)
         await repo.remove(id, tx)
         await events.record(agentEvent('agent.deleted', agent), tx)
@@ -185,6 +187,9 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
 
     /** guardRemoval adds a check run before an agent is deleted; a reason it returns refuses the deletion (the tasks module's targets). */
     guardRemoval: (guard: RemovalGuard): void => { removalGuards.push(guard) },
+
+    /** onRemoving runs a listener in an agent's deletion transaction, once the guards passed (the executions module cancels the runs only it could take). */
+    onRemoving: (listener: (agentId: string, tx: Database) => Promise<void>): void => { removalListeners.push(listener) },
 
     /** onHeartbeat runs a listener after each heartbeat is recorded (the executions module extends leases with it). */
     onHeartbeat: (listener: (agentId: string) => Promise<void>): void => { heartbeatListeners.push(listener) },

@@ -137,6 +137,11 @@ export function createExecutionsRepository (db: Database) {
         ORDER BY lease_until LIMIT ${limit} FOR UPDATE SKIP LOCKED`)
       return result.rows.map(fromRaw)
     },
+    /** cancelQueuedFor cancels the queued runs aimed at this agent alone (no other agent may ever take them). */
+    async cancelQueuedFor (agentId: string, reason: string, tx: Database): Promise<ExecutionRow[]> {
+      return tx.update(executions).set({ status: 'cancelled', finishedAt: new Date(), error: reason })
+        .where(and(eq(executions.status, 'queued'), eq(executions.targetAgentId, agentId))).returning()
+    },
     /** orphaned cancels queued runs whose task was deleted. */
     async cancelOrphaned (): Promise<number> {
       const rows = await db.update(executions).set({ status: 'cancelled', finishedAt: new Date(), error: 'the task was deleted' })

@@ -196,6 +196,11 @@ export function createExecutionsService ({ db, projects, agents, events, config 
       return toExecution(row)
     },
 
+    /** cancelQueuedFor cancels, in the agent's deletion transaction, the queued runs only that agent could have taken. */
+    async cancelQueuedFor (agentId: string, tx: Database): Promise<void> {
+      for (const row of await repo.cancelQueuedFor(agentId, 'its target agent was deleted', tx)) await events.record(endEvent(row), tx)
+    },
+
     /** claim gives the agent at most one run, waiting up to `waitSeconds` for one to become claimable. */
     async claim (agent: AgentRow, waitSeconds: number, cancelled?: AbortSignal): Promise<Execution | undefined> {
       const deadline = Date.now() + waitSeconds * 1000
