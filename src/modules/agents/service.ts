@@ -139,12 +139,14 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
     async remove (actor: Actor, id: string): Promise<AgentRow> {
       const agent = await requireAgent(actor, id, 'owner')
       const revoked = await db.transaction(async (tx) => {
+        // Listeners first: a claim of this agent in flight holds a run row and then waits for the
+        // agent row, so touching runs after locking the agent could deadlock with it.
+        for (const listener of removalListeners) await listener(id, tx)
         await repo.lock(id, tx)
         for (const guard of removalGuards) {
           const reason = await guard(id, tx)
           if (reason !== undefined) throw agentErrors.AGENT_IN_USE(reason)
         }
-        for (const listener of removalListeners) await listener(id, tx)
         const revoked = await apiKeys.revokeAgentKeys(id, tx)
         await repo.remove(id, tx)
         await events.record(agentEvent('agent.deleted', agent), tx)
@@ -188,7 +190,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
     /** guardRemoval adds a check run before an agent is deleted; a reason it returns refuses the deletion (the tasks module's targets). */
     guardRemoval: (guard: RemovalGuard): void => { removalGuards.push(guard) },
 
-    /** onRemoving runs a listener in an agent's deletion transaction, once the guards passed (the executions module cancels the runs only it could take). */
+    /** onRemoving runs a listener in an agent's deletion transaction, before the agent row is locked; a guard that refuses rolls it back (the executions module cancels the runs only that agent could take). */
     onRemoving: (listener: (agentId: string, tx: Database) => Promise<void>): void => { removalListeners.push(listener) },
 
     /** onHeartbeat runs a listener after each heartbeat is recorded (the executions module extends leases with it). */
