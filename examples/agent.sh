@@ -4,7 +4,7 @@
 : "${BACKPLANE_URL:=http://localhost:8080}" "${BACKPLANE_AGENT_KEY:?set BACKPLANE_AGENT_KEY}"
 api() { curl -sS -H "x-api-key: $BACKPLANE_AGENT_KEY" -H 'content-type: application/json' "$@"; }
 beat() { api -X POST "$BACKPLANE_URL/api/v1/agents/me/heartbeat" -d '{}' > /dev/null; }
-(while beat; do sleep 15; done) &          # heartbeats keep the agent online and its runs' leases alive
+(while :; do beat; sleep 15; done) &          # heartbeats keep the agent online and its runs' leases alive
 trap 'kill $!' EXIT
 while true; do
   run=$(api -X POST "$BACKPLANE_URL/api/v1/agents/me/claim?wait=25") || { sleep 5; continue; }

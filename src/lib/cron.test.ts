@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkSchedule, isTimezone, nextRuns } from './cron.ts'
+import { canonicalTimezone, checkSchedule, isTimezone, nextRuns } from './cron.ts'
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString())
 
@@ -54,6 +54,7 @@ describe('checkSchedule: fields', () => {
     ['   ', 'the schedule is empty'],
     ['* * * *', 'the schedule has 4 fields; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field'],
     ['*', 'the schedule has 1 field; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field'],
+    ['0 0 1 1 * 2030', "the last field '2030' looks like a year, which is not supported; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field"],
     ['0 0 0 1 1 * 2030', 'the schedule has 7 fields but a year field is not supported; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with a leading seconds field'],
     ['@reboot', "'@reboot' is not supported; use a cron expression or one of @hourly, @daily, @weekly, @monthly, @yearly"],
     ['@every_minute', "'@every_minute' is not supported; use a cron expression or one of @hourly, @daily, @weekly, @monthly, @yearly"],
@@ -112,6 +113,14 @@ describe('time zones', () => {
   it.each(['Mars/Olympus', '', '+01:00', 'Europe/Paris; DROP', 'x'.repeat(100), 'Z'])('refuses %j', (tz) => {
     expect(isTimezone(tz)).toBe(false)
     expect(checkSchedule('0 9 * * *', tz)).toMatch(/is not a known IANA time zone/)
+  })
+
+  it('spells a zone with its IANA letter case, and keeps current names ICU aliases to old ones', () => {
+    expect(canonicalTimezone('europe/paris')).toBe('Europe/Paris')
+    expect(canonicalTimezone('UTC')).toBe('UTC')
+    expect(canonicalTimezone('Asia/Kolkata')).toBe('Asia/Kolkata')
+    expect(canonicalTimezone('Europe/Kyiv')).toBe('Europe/Kyiv')
+    expect(canonicalTimezone('Mars/Olympus')).toBeUndefined()
   })
 
   it('computes runs in the task time zone', () => {

@@ -69,6 +69,14 @@ export function isTimezone (tz: string): boolean {
   return ok
 }
 
+/** canonicalTimezone is a known zone with the letter case of its IANA name (`europe/paris` → `Europe/Paris`), or undefined for an unknown one. */
+export function canonicalTimezone (tz: string): string | undefined {
+  if (!isTimezone(tz)) return undefined
+  // ICU also maps current names to old aliases (Asia/Kolkata → Asia/Calcutta): only the case is taken from it.
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone
+  return resolved.toLowerCase() === tz.toLowerCase() ? resolved : tz
+}
+
 /** nextRuns returns the next `count` run times strictly after `after`, in `timezone`. */
 export function nextRuns (expr: string, timezone: string, after: Date, count: number): Date[] {
   if (count <= 0) return []
@@ -113,6 +121,8 @@ function checkSyntax (expr: string): { fields: string[] } | { reason: string } {
   }
   const fields = trimmed.split(/ +/)
   if (fields.length === 7) return { reason: `the schedule has 7 fields but a year field is not supported; ${FIELD_HELP}` }
+  // Six fields read as seconds first, so a trailing year would be blamed on day-of-week: say what it is.
+  if (fields.length === 6 && /^\d{4}$/.test(fields[5]!)) return { reason: `the last field '${fields[5]}' looks like a year, which is not supported; ${FIELD_HELP}` }
   if (fields.length !== 5 && fields.length !== 6) return { reason: `the schedule has ${fields.length} field${fields.length === 1 ? '' : 's'}; ${FIELD_HELP}` }
   return { fields }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { expectAudit } from '../../../test/helpers/audit.ts'
-import { addMember, asAgent, makeProject, registerAgent } from '../../../test/helpers/work.ts'
+import { addMember, asAgent, makeProject, makeTask, registerAgent, runNow } from '../../../test/helpers/work.ts'
 
 let t: TestApp
 let owner: TestUser
@@ -103,12 +103,34 @@ describe('an agent credential', () => {
   })
 })
 
+describe('deleting an agent a task runs on', () => {
+  it('is refused (409) while a task names it, so the task never falls back to running on any agent; runs queued for it alone are cancelled', async () => {
+    const agent = await registerAgent(t.app, owner, { projectId })
+    const task = await makeTask(t.app, owner, projectId, { target: { agentId: agent.id } })
+    const refused = await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${agent.id}` }))
+    expect(refused.statusCode).toBe(409)
+    expect(refused.json()).toMatchObject({ code: 'AGENT_IN_USE', detail: expect.stringContaining('1 task still runs on this agent') })
+    const kept = await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/tasks/${task.id}` }))
+    expect(kept.json()).toMatchObject({ target: { agentId: agent.id } })
+    expect((await t.app.inject(asAgent(agent, { method: 'GET', url: '/api/v1/agents/me' }))).statusCode).toBe(200)
+
+    // A run queued while the task still named the agent can only ever go to that agent.
+    const stranded = await runNow(t.app, owner, task.id)
+    await t.app.inject(as(owner, { method: 'PATCH', url: `/api/v1/tasks/${task.id}`, payload: { target: { labels: ['gpu'] } } }))
+    expect((await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/agents/${agent.id}` }))).statusCode).toBe(204)
+    const run = await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/executions/${stranded}` }))
+    expect(run.json()).toMatchObject({ status: 'cancelled', error: 'its target agent was deleted' })
+  })
+})
+
 describe('agent status', () => {
   it('goes online with a heartbeat, offline after missed ones, and logs each change', async () => {
     const agent = await registerAgent(t.app, owner, { projectId })
     const beat = await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/heartbeat', payload: { version: '1.2.3' } }))
     expect(beat.statusCode).toBe(200)
     expect(beat.json()).toMatchObject({ agent: { status: 'online', version: '1.2.3' }, heartbeatSeconds: 10 })
+    // A bare POST, as `curl -X POST` sends it, is a heartbeat too.
+    expect((await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/heartbeat' }))).statusCode).toBe(200)
     // A fake clock 31 s ahead: the heartbeat window (30 s) has passed.
     expect(await t.app.agents.sweepOffline(new Date(Date.now() + 31_000))).toBeGreaterThanOrEqual(1)
     const after = await t.app.inject(as(viewer, { method: 'GET', url: `/api/v1/agents/${agent.id}` }))

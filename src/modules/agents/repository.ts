@@ -27,6 +27,10 @@ export function createAgentsRepository (db: Database) {
       const [row] = await tx.update(agents).set(changes).where(eq(agents.id, id)).returning()
       return row
     },
+    /** lock holds the agent row until the transaction ends: a task naming the agent (its foreign key) waits for it. */
+    async lock (id: string, tx: Database): Promise<void> {
+      await tx.select({ id: agents.id }).from(agents).where(eq(agents.id, id)).for('update')
+    },
     async remove (id: string, tx: Database = db): Promise<void> {
       await tx.delete(agents).where(eq(agents.id, id))
     },

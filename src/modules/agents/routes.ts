@@ -39,6 +39,8 @@ export function agentsRoutes (agents: AgentsService): FastifyPluginAsync {
 
     app.post('/api/v1/agents/me/heartbeat', {
       config: { access: 'agent:work' },
+      // A bare `POST` (no body, as a curl one-liner sends it) is a heartbeat with nothing to report.
+      preValidation: (request, _reply, done) => { request.body ??= {}; done() },
       schema: { tags, operationId: 'agentHeartbeat', summary: 'Report that the agent is alive (extends the lease of its running executions)', body: HeartbeatSchema, response: { 200: HeartbeatReplySchema, ...problems } }
     }, async (request) => {
       const self = await agents.self(request.actor!)

@@ -24,10 +24,15 @@ function cursorOf (text: string | undefined) {
   return cursor
 }
 
+/** RemovalGuard tells why an agent may not be deleted (in the deletion's transaction, the agent row locked), or undefined. */
+export type RemovalGuard = (agentId: string, tx: Database) => Promise<string | undefined>
+
 /** createAgentsService holds the agent rules: who registers and manages which agent, and each agent's own state. */
 export function createAgentsService ({ db, projects, apiKeys, events, config }: AgentsDeps) {
   const repo = createAgentsRepository(db)
   const heartbeatListeners: Array<(agentId: string) => Promise<void>> = []
+  const removalGuards: RemovalGuard[] = []
+  const removalListeners: Array<(agentId: string, tx: Database) => Promise<void>> = []
   const isAdmin = (actor: Actor) => actor.permissions.has('agent:admin')
 
   /** requireAgent returns the agent when the caller may act on it with `need` on its project; 404 otherwise. */
@@ -127,10 +132,21 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
       return { agent: toAgent(row), apiKey: key.key }
     },
 
-    /** remove deletes the agent and its credential; its executions stay in the history. */
+    /**
+     * remove deletes the agent and its credential; its executions stay in the history. An agent a
+     * task still names is refused (409): the task would otherwise lose its target and run anywhere.
+     */
     async remove (actor: Actor, id: string): Promise<AgentRow> {
       const agent = await requireAgent(actor, id, 'owner')
       const revoked = await db.transaction(async (tx) => {
+        // Listeners first: a claim of this agent in flight holds a run row and then waits for the
+        // agent row, so touching runs after locking the agent could deadlock with it.
+        for (const listener of removalListeners) await listener(id, tx)
+        await repo.lock(id, tx)
+        for (const guard of removalGuards) {
+          const reason = await guard(id, tx)
+          if (reason !== undefined) throw agentErrors.AGENT_IN_USE(reason)
+        }
         const revoked = await apiKeys.revokeAgentKeys(id, tx)
         await repo.remove(id, tx)
         await events.record(agentEvent('agent.deleted', agent), tx)
@@ -170,6 +186,12 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
       const row = await repo.find(agent.id)
       return { agent: toAgent(row!), heartbeatSeconds: Math.max(1, Math.floor(config.work.agentOfflineAfterSeconds / 3)), leaseSeconds: config.work.leaseSeconds }
     },
+
+    /** guardRemoval adds a check run before an agent is deleted; a reason it returns refuses the deletion (the tasks module's targets). */
+    guardRemoval: (guard: RemovalGuard): void => { removalGuards.push(guard) },
+
+    /** onRemoving runs a listener in an agent's deletion transaction, before the agent row is locked; a guard that refuses rolls it back (the executions module cancels the runs only that agent could take). */
+    onRemoving: (listener: (agentId: string, tx: Database) => Promise<void>): void => { removalListeners.push(listener) },
 
     /** onHeartbeat runs a listener after each heartbeat is recorded (the executions module extends leases with it). */
     onHeartbeat: (listener: (agentId: string) => Promise<void>): void => { heartbeatListeners.push(listener) },

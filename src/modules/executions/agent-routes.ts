@@ -30,6 +30,8 @@ export function agentWorkRoutes (executions: ExecutionsService): FastifyPluginAs
 
     app.post('/api/v1/executions/:id/complete', {
       config: { access: 'agent:work' },
+      // A bare `POST` (no body) completes the run with no result and no log.
+      preValidation: (request, _reply, done) => { request.body ??= {}; done() },
       schema: { tags, operationId: 'completeExecution', summary: 'End a run successfully with its result', params: ExecutionIdParams, body: CompleteSchema, response: { 200: ExecutionSchema, ...problems } }
     }, async (request) => executions.complete(await app.agents.self(request.actor!), (request.params as Params).id, (request.body ?? {}) as Static<typeof CompleteSchema>))
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
+import { MAX_QUEUED_PER_TASK } from './service.ts'
 import { addMember, asAgent, makeProject, makeTask, registerAgent, runNow, type TestAgent } from '../../../test/helpers/work.ts'
 
 let t: TestApp
@@ -137,5 +138,18 @@ describe('run now with an Idempotency-Key (RL-07)', () => {
     const editorRun = await run(editor, taskId, 'key-3')
     expect(editorRun.statusCode).toBe(202)
     expect((await run(owner, taskId, 'bad key with spaces')).statusCode).toBe(400)
+  })
+})
+
+describe('run-now flood (RC-06)', () => {
+  it(`queues at most ${MAX_QUEUED_PER_TASK} runs of one task, also when the requests come all at once (409 beyond)`, async () => {
+    const flooded = (await makeTask(t.app, owner, projectId, { target: { labels: ['nobody-has-this'] } })).id
+    for (let i = 0; i < MAX_QUEUED_PER_TASK - 5; i++) await runNow(t.app, owner, flooded)
+    const burst = await Promise.all(Array.from({ length: 30 }, () => t.app.inject(as(owner, { method: 'POST', url: `/api/v1/tasks/${flooded}/run` }))))
+    expect(burst.filter((r) => r.statusCode === 202)).toHaveLength(5)
+    const refused = burst.filter((r) => r.statusCode !== 202)
+    expect(refused.every((r) => r.statusCode === 409 && (r.json() as { code: string }).code === 'TOO_MANY_QUEUED')).toBe(true)
+    const queued = await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/executions?taskId=${flooded}&status=queued&limit=100` }))
+    expect((queued.json() as { items: unknown[] }).items).toHaveLength(MAX_QUEUED_PER_TASK)
   })
 })

@@ -43,9 +43,14 @@ describe('a run from start to end', () => {
     expect((await t.app.inject(asAgent(agent, { method: 'GET', url: '/api/v1/agents/me' }))).json()).toMatchObject({ status: 'online' })
     // Ended runs take no more reports.
     expect((await t.app.inject(asAgent(agent, { method: 'POST', url: `/api/v1/executions/${id}/complete`, payload: {} }))).statusCode).toBe(409)
+    // A bare POST (no body) completes a run too.
+    const bare = await runNow(t.app, owner, task.id)
+    expect((await claim(agent)).statusCode).toBe(200)
+    expect((await t.app.inject(asAgent(agent, { method: 'POST', url: `/api/v1/executions/${bare}/complete` }))).statusCode).toBe(200)
+    expect(await get(owner, bare)).toMatchObject({ status: 'succeeded', result: null })
 
     const metrics = await t.app.inject(as(viewer, { method: 'GET', url: `/api/v1/agents/${agent.id}/metrics` }))
-    expect(metrics.json()).toMatchObject({ runs: 1, succeeded: 1, successRate: 1, running: 0 })
+    expect(metrics.json()).toMatchObject({ runs: 2, succeeded: 2, successRate: 1, running: 0 })
     expect((metrics.json() as { p50DurationMs: number }).p50DurationMs).toBeGreaterThanOrEqual(0)
   })
 

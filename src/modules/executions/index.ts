@@ -22,6 +22,10 @@ export default defineModule({
     defineExecutionPermissions(app.rbac)
     const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, config: app.config })
     const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log })
+    // Wired here, where all three exist (tasks is registered before agents): a task's target agent cannot be deleted under it.
+    app.agents.guardRemoval(async (agentId, tx) => app.tasks.targetingReason(agentId, tx))
+    // Runs queued for that agent alone (their task was retargeted since) would wait forever and fill the task's queued cap.
+    app.agents.onRemoving(async (agentId, tx) => executions.cancelQueuedFor(agentId, tx))
     app.decorate('executions', executions)
     app.decorate('workLoop', loop)
     app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) })

@@ -40,8 +40,12 @@ export function createExecutionsRepository (db: Database) {
       const [row] = await db.select().from(executions).where(and(eq(executions.requestedBy, userId), eq(executions.idempotencyKey, key)))
       return row
     },
-    async countQueued (taskId: string): Promise<number> {
-      const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(executions).where(and(eq(executions.taskId, taskId), eq(executions.status, 'queued')))
+    /** lockQueue serialises run-now requests of one task until the transaction ends, so the queued cap holds under bursts. */
+    async lockQueue (taskId: string, tx: Database): Promise<void> {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`executions:queued:${taskId}`}, 0))`)
+    },
+    async countQueued (taskId: string, tx: Database = db): Promise<number> {
+      const [row] = await tx.select({ n: sql<number>`count(*)::int` }).from(executions).where(and(eq(executions.taskId, taskId), eq(executions.status, 'queued')))
       return row?.n ?? 0
     },
     async list (scope: ExecutionScope, filter: ExecutionFilter, limit: number, cursor?: Cursor): Promise<ExecutionRow[]> {
@@ -132,6 +136,11 @@ export function createExecutionsRepository (db: Database) {
           OR started_at + make_interval(secs => timeout_seconds) < ${now.toISOString()}::timestamptz)
         ORDER BY lease_until LIMIT ${limit} FOR UPDATE SKIP LOCKED`)
       return result.rows.map(fromRaw)
+    },
+    /** cancelQueuedFor cancels the queued runs aimed at this agent alone (no other agent may ever take them). */
+    async cancelQueuedFor (agentId: string, reason: string, tx: Database): Promise<ExecutionRow[]> {
+      return tx.update(executions).set({ status: 'cancelled', finishedAt: new Date(), error: reason })
+        .where(and(eq(executions.status, 'queued'), eq(executions.targetAgentId, agentId))).returning()
     },
     /** orphaned cancels queued runs whose task was deleted. */
     async cancelOrphaned (): Promise<number> {

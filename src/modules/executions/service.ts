@@ -152,8 +152,10 @@ export function createExecutionsService ({ db, projects, agents, events, config 
         const existing = await repo.findByIdempotencyKey(userId, idempotencyKey)
         if (existing) return replay(existing, task)
       }
-      if ((await repo.countQueued(task.id)) >= MAX_QUEUED_PER_TASK) throw executionErrors.TOO_MANY_QUEUED()
       const row = await db.transaction(async (tx) => {
+        // Counted under a per-task lock: a burst of concurrent requests cannot all pass a count taken before any insert.
+        await repo.lockQueue(task.id, tx)
+        if ((await repo.countQueued(task.id, tx)) >= MAX_QUEUED_PER_TASK) throw executionErrors.TOO_MANY_QUEUED()
         const row = await repo.insert({ ...fromTask(task), trigger: 'manual', requestedBy: userId, idempotencyKey: idempotencyKey ?? null }, tx)
         if (row) await events.record(executionEvent('execution.queued', row), tx)
         return row
@@ -192,6 +194,11 @@ export function createExecutionsService ({ db, projects, agents, events, config 
       })
       if (!row) throw executionErrors.EXECUTION_FINISHED(`This execution has already ${before.status === 'succeeded' ? 'succeeded' : 'ended'}`)
       return toExecution(row)
+    },
+
+    /** cancelQueuedFor cancels, in the agent's deletion transaction, the queued runs only that agent could have taken. */
+    async cancelQueuedFor (agentId: string, tx: Database): Promise<void> {
+      for (const row of await repo.cancelQueuedFor(agentId, 'its target agent was deleted', tx)) await events.record(endEvent(row), tx)
     },
 
     /** claim gives the agent at most one run, waiting up to `waitSeconds` for one to become claimable. */

@@ -38,6 +38,11 @@ export function createTasksRepository (db: Database) {
       const [row] = await tx.select({ n: count() }).from(tasks).where(eq(tasks.projectId, projectId))
       return row?.n ?? 0
     },
+    /** countTargeting counts the tasks that run only on the agent. */
+    async countTargeting (agentId: string, tx: Database = db): Promise<number> {
+      const [row] = await tx.select({ n: count() }).from(tasks).where(eq(tasks.targetAgentId, agentId))
+      return row?.n ?? 0
+    },
     /** lockProject serialises task creation per project inside a transaction, so the per-project cap holds under races. */
     async lockProject (projectId: string, tx: Database): Promise<void> {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tasks:${projectId}`}, 0))`)

@@ -1,4 +1,4 @@
-import { checkSchedule, isTimezone, nextRuns } from '../../lib/cron.ts'
+import { canonicalTimezone, checkSchedule, isTimezone, nextRuns } from '../../lib/cron.ts'
 import { jsonDepthExceeds } from '../../lib/json-depth.ts'
 import type { FieldError } from '../../platform/errors.ts'
 import { invalidFields } from './errors.ts'
@@ -48,7 +48,8 @@ export async function resolveTaskInput (input: CreateTaskInput | UpdateTaskInput
   if (input.retry?.maxAttempts !== undefined) values.maxAttempts = input.retry.maxAttempts
   if (input.retry?.backoffSeconds !== undefined) values.backoffSeconds = input.retry.backoffSeconds
 
-  const timezone = input.timezone ?? current?.timezone ?? 'UTC'
+  // A zone is stored as the runtime spells it, so `europe/paris` and `Europe/Paris` are one zone in lists and replies.
+  const timezone = (input.timezone === undefined ? undefined : canonicalTimezone(input.timezone)) ?? input.timezone ?? current?.timezone ?? 'UTC'
   const timezoneOk = isTimezone(timezone)
   if (input.timezone !== undefined) {
     if (timezoneOk) values.timezone = timezone

@@ -144,6 +144,13 @@ export function createTasksService (deps: TasksDeps) {
       return toTask(row)
     },
 
+    /** targetingReason says why the agent cannot go (tasks run only on it), or undefined; the agents module asks before deleting one. */
+    async targetingReason (agentId: string, tx: Database): Promise<string | undefined> {
+      const n = await repo.countTargeting(agentId, tx)
+      if (n === 0) return undefined
+      return `${n} task${n === 1 ? '' : 's'} still run${n === 1 ? 's' : ''} on this agent; point ${n === 1 ? 'it' : 'them'} at another agent or at labels first`
+    },
+
     fireDue: due.fireDue
   }
 }

@@ -165,6 +165,13 @@ describe('next runs', () => {
     expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(changed.nextRunAt))).toBe('12:30')
   })
 
+  it('stores a time zone with the letter case of its IANA name', async () => {
+    const task = await createTask(t.app, owner, projectId, { schedule: '0 9 * * *', timezone: 'europe/paris' })
+    expect(task.timezone).toBe('Europe/Paris')
+    const changed = (await send({ method: 'PATCH', url: `/api/v1/tasks/${task.id}`, payload: { timezone: 'america/new_york' } })).json()
+    expect(changed.timezone).toBe('America/New_York')
+  })
+
   it('has no next run when unscheduled or disabled', async () => {
     expect(await createTask(t.app, owner, projectId, { schedule: null })).toMatchObject({ nextRunAt: null, nextRuns: [] })
     expect(await createTask(t.app, owner, projectId, { schedule: '0 * * * *', enabled: false })).toMatchObject({ nextRunAt: null, nextRuns: [] })
