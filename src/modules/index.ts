@@ -12,6 +12,7 @@ import executions from './executions/index.ts'
 import admin from './admin/index.ts'
 import webhooks from './webhooks/index.ts'
 import realtime from './realtime/index.ts'
+import demo from './demo/index.ts'
 
 /** builtinModules is the ordered list of Backplane's own modules; team modules are appended after them. */
-export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, tasks, agents, executions, admin, webhooks, realtime]
+export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, tasks, agents, executions, admin, webhooks, realtime, demo]

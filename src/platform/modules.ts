@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Database } from './db.ts'
 
 /** SeedContext is what a module's seed receives: the database, a logger and whether demo data was asked for. */
@@ -14,6 +14,15 @@ export interface BackplaneModule {
   plugin: FastifyPluginAsync
   /** seed must be idempotent: running it twice changes nothing. */
   seed?: (ctx: SeedContext) => Promise<void>
+  /** demo adds demonstration data for `backplane seed --demo`, once: a second run must change nothing. */
+  demo?: (ctx: DemoContext) => Promise<void>
+}
+
+/** DemoContext is what a module's demo hook receives: the ready app (its services) and a way to tell the user something once. */
+export interface DemoContext {
+  app: FastifyInstance
+  /** report prints a line for the person running the command (stdout, never the log): credentials shown once go here. */
+  report: (line: string) => void
 }
 
 /**
@@ -32,6 +41,17 @@ export async function runSeeds (modules: readonly BackplaneModule[], ctx: SeedCo
   for (const mod of modules) {
     if (!mod.seed) continue
     await mod.seed(ctx)
+    ran.push(mod.name)
+  }
+  return ran
+}
+
+/** runDemo runs every module's demo hook in registration order, after the seeds; it returns the modules that have one. */
+export async function runDemo (modules: readonly BackplaneModule[], ctx: DemoContext): Promise<string[]> {
+  const ran: string[] = []
+  for (const mod of modules) {
+    if (!mod.demo) continue
+    await mod.demo(ctx)
     ran.push(mod.name)
   }
   return ran

@@ -237,6 +237,20 @@ describe.skipIf(!serverAnswers && !requireServices)('migrate and seed against a 
     expect(second, second.stderr).toMatchObject({ code: 0, stdout: 'seeded: instance, audit\n' })
     expect((await adminQuery(url, SETTINGS_SQL)).rows).toEqual(before)
   })
+
+  it('seed --demo adds the demo data once, prints its credentials once, and is refused in production', async () => {
+    const first = await cli(['seed', '--demo'], { cwd, env: { DATABASE_URL: url } })
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toMatch(/^demo account +demo@backplane\.example +password \S+ +\(shown once\)$/m)
+    expect(first.stdout).toMatch(/^demo agent +\S+ +key bp_\S+ +\(shown once\)$/m)
+    const demoRows = "SELECT (SELECT count(*) FROM projects WHERE name = 'Demo project')::int AS projects, (SELECT count(*) FROM agents WHERE name = 'demo-agent')::int AS agents"
+    expect((await adminQuery(url, demoRows)).rows[0]).toEqual({ projects: 1, agents: 1 })
+    const second = await cli(['seed', '--demo'], { cwd, env: { DATABASE_URL: url } })
+    expect(second, second.stderr).toMatchObject({ code: 0, stdout: 'seeded: instance, audit\ndemo data is there already (account demo@backplane.example); nothing added\n' })
+    expect((await adminQuery(url, demoRows)).rows[0]).toEqual({ projects: 1, agents: 1 })
+    const prod = await cli(['seed', '--demo'], { cwd, env: { DATABASE_URL: url, BACKPLANE_ENV: 'production', BACKPLANE_SECRET: 'x'.repeat(40) } })
+    expect(prod).toMatchObject({ code: 1, stdout: '', stderr: 'backplane: demo data is for development and is refused with BACKPLANE_ENV=production\n' })
+  })
 })
 
 /** postgresProcessesFor lists running processes whose command line names the cluster dir (Linux /proc). */

@@ -1,0 +1,12 @@
+import { defineModule } from '../../platform/modules.ts'
+import { addDemoData } from './data.ts'
+
+/**
+ * demo provides `backplane seed --demo`: a demo account owning a project with scheduled tasks and an
+ * agent, made through the other modules' services so it is exactly what the API would have made.
+ */
+export default defineModule({
+  name: 'demo',
+  plugin: async () => {},
+  demo: addDemoData
+})
