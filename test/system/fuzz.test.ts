@@ -202,6 +202,7 @@ describe('schema-driven fuzzing of every operation (FZ-01)', () => {
     const tally = new Tally()
     const reached = new Set<string>()
     let sent = 0
+    let invalid = 0
     for (const [index, op] of ops.entries()) {
       // Agent operations are also sent with the user's agent's key, the credential they are for.
       const identities = AGENT_OPERATION.test(op.path) ? ['anonymous', 'user', 'admin', 'agent'] as const : ['anonymous', 'user', 'admin'] as const
@@ -211,6 +212,7 @@ describe('schema-driven fuzzing of every operation (FZ-01)', () => {
         const base: InjectOptions = { method: op.method as InjectOptions['method'], url: kase.url, headers: kase.headers, ...(kase.payload === undefined ? {} : { payload: kase.payload }) }
         const res = await t.app.inject(credential(identity, base))
         sent++
+        if (!kase.valid) invalid++
         if (process.env.FUZZ_DEBUG && `${op.method} ${op.path}`.includes(process.env.FUZZ_DEBUG)) console.info(identity, kase.valid, kase.why, kase.url, res.statusCode, res.body.slice(0, 200))
         found.push(...violations(op, { identity, valid: kase.valid, text: `${kase.url} ${kase.payload ?? ''}`, why: kase.why }, res, world.secrets))
         if (res.statusCode < 300) reached.add(`${op.method} ${op.path}`)
@@ -221,8 +223,11 @@ describe('schema-driven fuzzing of every operation (FZ-01)', () => {
     }
     expect(found).toEqual([])
     expect(sent).toBeGreaterThanOrEqual(ops.length * RUNS * 3)
+    // Both halves of the contract were exercised: inputs the schema refuses and inputs it accepts.
+    expect(invalid / sent).toBeGreaterThan(0.2)
+    expect(invalid / sent).toBeLessThan(0.7)
     // The requests reached the services: most valid reads and a good share of valid writes succeed.
-    console.info('fuzz: 2xx per class', tally.table(), `operations with a 2xx: ${reached.size}/${ops.length}`,
+    console.info('fuzz: 2xx per class', tally.table(), `operations with a 2xx: ${reached.size}/${ops.length}`, `invalid: ${invalid}/${sent}`,
       'never 2xx:', ops.map((o) => `${o.method} ${o.path}`).filter((k) => !reached.has(k)))
     expect(tally.share('read'), JSON.stringify(tally.table())).toBeGreaterThan(0.5)
     expect(tally.share('write'), JSON.stringify(tally.table())).toBeGreaterThan(0.25)
