@@ -3,6 +3,12 @@ import cors from '@fastify/cors'
 import { jsonDepthExceeds } from '../lib/json-depth.ts'
 import { AppError } from './errors.ts'
 
+// PostgreSQL text and jsonb cannot hold U+0000: a NUL that reached a query was a 500 (SQLSTATE
+// 22021/22P05). It is refused at the edge, in the URL (`%00`) and as a JSON escape (`\u0000` not
+// preceded by an escaping backslash); raw NUL bytes are already invalid JSON.
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/
+const nulRefused = () => new AppError('NUL_CHARACTER', 400, 'Text may not contain the NUL character (U+0000)')
+
 /**
  * apiSecurityHeaders are the response headers the OWASP REST Security Cheat Sheet lists for JSON
  * APIs, set once per reply. helmet's HTML-page headers (DNS prefetch, download options, XSS filter,
@@ -24,7 +30,7 @@ export function apiSecurityHeaders (production: boolean): Record<string, string>
 
 /**
  * security applies the HTTP baseline of SECURITY.md: security headers, `no-store` caching, exact-match
- * CORS (against `app.corsOrigins`), JSON-only bodies (415 otherwise) with a depth limit, and prototype-poisoning refusal.
+ * CORS (against `app.corsOrigins`), JSON-only bodies (415 otherwise) with a depth limit, no NUL characters, and prototype-poisoning refusal.
  */
 export default fp(async function security (app) {
   const { config } = app
@@ -34,6 +40,10 @@ export default fp(async function security (app) {
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(baseline)
     reply.header('x-request-id', request.id)
+    if (request.url.includes('%00')) {
+      done(nulRefused())
+      return
+    }
     const encoding = request.headers['content-encoding']
     // Compressed request bodies are refused: decoding them would let a small upload expand past the body limit.
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
@@ -69,6 +79,10 @@ export default fp(async function security (app) {
     }
     if (jsonDepthExceeds(text, maxDepth)) {
       done(new AppError('JSON_TOO_DEEP', 400, `JSON nesting is deeper than ${maxDepth} levels`), undefined)
+      return
+    }
+    if (text.includes('\\u0000') && NUL_ESCAPE.test(text)) {
+      done(nulRefused(), undefined)
       return
     }
     parseJson(request, text, done)
