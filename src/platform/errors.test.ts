@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Type } from 'typebox'
+import { sql } from 'drizzle-orm'
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts'
 import { AppError, defineErrors } from './errors.ts'
 import { defineModule } from './modules.ts'
@@ -19,6 +20,8 @@ const probe = defineModule({
       throw err
     })
     app.get('/probe/custom', async () => { throw new AppError('TEAPOT', 418, 'short and stout') })
+    // A NUL that reaches the database some way other than a request body or URL (a team module's own input).
+    app.get('/probe/nul', async () => { await app.db.execute(sql`SELECT ${'a' + String.fromCharCode(0) + 'b'}::text`) })
   }
 })
 
@@ -27,6 +30,12 @@ beforeAll(async () => { t = await createTestApp({ modules: [probe] }) })
 afterAll(async () => { await t.close() })
 
 describe('problem+json errors', () => {
+  it('answers 400 NUL_CHARACTER when PostgreSQL refuses a NUL, never a 500', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/probe/nul' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ code: 'NUL_CHARACTER', detail: 'Text must not contain the NUL character (U+0000)' })
+  })
+
   it('renders a module error with its code and status', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/probe/missing' })
     expect(res.statusCode).toBe(404)

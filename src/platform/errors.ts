@@ -44,6 +44,9 @@ export const platformErrors = defineErrors({
   NOT_FOUND: [404, 'No route or resource at this address'],
   VALIDATION_FAILED: [400, 'The request is not valid'],
   CONFLICT: [409, 'The request conflicts with existing data'],
+  // PostgreSQL text and jsonb cannot hold U+0000: refused at the edge (security.ts) and, should one
+  // slip through another way, when the database refuses it (SQLSTATE 22021/22P05).
+  NUL_CHARACTER: [400, 'Text must not contain the NUL character (U+0000)'],
   SERVICE_UNAVAILABLE: [503, 'A dependency is unavailable; retry shortly'],
   INTERNAL: [500, 'An unexpected error occurred']
 })
@@ -96,7 +99,7 @@ export function toAppError (err: unknown): AppError {
   const code = pgCode(err)
   if (code === '23505') return platformErrors.CONFLICT()
   // PostgreSQL cannot store U+0000 in text (22021) or jsonb (22P05): the client's input is at fault, not the server.
-  if (code === '22021' || code === '22P05') return platformErrors.VALIDATION_FAILED('Text must not contain the NUL character (U+0000)')
+  if (code === '22021' || code === '22P05') return platformErrors.NUL_CHARACTER()
   if (code === '57014') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
   if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })

@@ -1,13 +1,13 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import { jsonDepthExceeds } from '../lib/json-depth.ts'
-import { AppError } from './errors.ts'
+import { AppError, platformErrors } from './errors.ts'
 
 // PostgreSQL text and jsonb cannot hold U+0000: a NUL that reached a query was a 500 (SQLSTATE
 // 22021/22P05). It is refused at the edge, in the URL (`%00`) and as a JSON escape (`\u0000` not
 // preceded by an escaping backslash); raw NUL bytes are already invalid JSON.
 const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/
-const nulRefused = () => new AppError('NUL_CHARACTER', 400, 'Text may not contain the NUL character (U+0000)')
+const nulRefused = () => platformErrors.NUL_CHARACTER()
 
 /**
  * apiSecurityHeaders are the response headers the OWASP REST Security Cheat Sheet lists for JSON

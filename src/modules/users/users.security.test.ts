@@ -247,7 +247,7 @@ describe('the NUL character (U+0000), which PostgreSQL cannot store', () => {
   ] as Array<{ name: string, options: InjectOptions }>)('is a 400 in the $name, not a 500, and changes nothing', async ({ options }) => {
     const before = await t.app.users.get(admin.id)
     const res = await t.app.inject(as(admin, options))
-    expect(res.json()).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', detail: 'Text must not contain the NUL character (U+0000)' })
+    expect(res.json()).toMatchObject({ status: 400, code: 'NUL_CHARACTER', detail: 'Text must not contain the NUL character (U+0000)' })
     expect(await t.app.users.get(admin.id)).toEqual(before)
   })
 })
