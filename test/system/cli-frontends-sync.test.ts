@@ -93,6 +93,15 @@ describe('backplane frontends sync', { timeout: 120_000 }, () => {
 
 describe('backplane frontends sync --watch', { timeout: 120_000 }, () => {
   it('notices frontends added, moved and removed, and updates the registry', async () => {
+    // Safe to retry: a name of its own each attempt, and no folder left by an earlier one.
+    const name = `shop${Math.random().toString(36).slice(2, 8)}`
+    const app = `acme-${name}`
+    const shop = join(workspace, 'apps', 'shop')
+    const store = join(workspace, 'apps', 'store')
+    await rm(shop, { recursive: true, force: true })
+    await rm(store, { recursive: true, force: true })
+    // The watcher reacts within a second on a quiet machine; a loaded CI machine gets more room.
+    const within = { timeout: 30_000, interval: 100 }
     const child = spawn(process.execPath, ['src/main.ts', 'frontends', 'sync', '--watch', workspace], { cwd: projectRoot, env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (d: Buffer) => { out += d.toString() })
@@ -103,23 +112,22 @@ describe('backplane frontends sync --watch', { timeout: 120_000 }, () => {
       const byName = async (name: string) => (await registry()).find((r) => r.name === name)
 
       // A new app: a copy of web with its own name and port.
-      const shop = join(workspace, 'apps', 'shop')
       await cp(join(workspace, 'apps', 'web'), shop, { recursive: true })
       const manifest = JSON.parse(await readFile(join(shop, 'package.json'), 'utf8')) as { name: string }
-      await writeFile(join(shop, 'package.json'), JSON.stringify({ ...manifest, name: '@acme/shop' }))
+      await writeFile(join(shop, 'package.json'), JSON.stringify({ ...manifest, name: `@acme/${name}` }))
       await writeFile(join(shop, 'vite.config.ts'), (await readFile(join(shop, 'vite.config.ts'), 'utf8')).replace('port: 3001', 'port: 3005'))
-      await vi.waitFor(async () => { expect(await byName('acme-shop')).toMatchObject({ enabled: true, origins: ['http://localhost:3005'] }) }, { timeout: 10_000, interval: 100 })
-      expect(out).toMatch(/^acme-shop +created /m)
+      await vi.waitFor(async () => { expect(await byName(app)).toMatchObject({ enabled: true, origins: ['http://localhost:3005'] }) }, within)
+      expect(out).toMatch(new RegExp(`^${app} +created `, 'm'))
       expect(out.match(KEY)).toHaveLength(1)
 
       // Moved: the same app in another folder keeps its name and key.
-      const key = (await byName('acme-shop'))!.api_key_id
-      await rename(shop, join(workspace, 'apps', 'store'))
-      await vi.waitFor(async () => { expect(await byName('acme-shop')).toMatchObject({ enabled: true, detected_path: join(workspace, 'apps', 'store'), api_key_id: key }) }, { timeout: 10_000, interval: 100 })
+      const key = (await byName(app))!.api_key_id
+      await rename(shop, store)
+      await vi.waitFor(async () => { expect(await byName(app)).toMatchObject({ enabled: true, detected_path: store, api_key_id: key }) }, within)
 
       // Removed: disabled, not deleted.
-      await rm(join(workspace, 'apps', 'store'), { recursive: true, force: true })
-      await vi.waitFor(async () => { expect(await byName('acme-shop')).toMatchObject({ enabled: false, missing: true }) }, { timeout: 10_000, interval: 100 })
+      await rm(store, { recursive: true, force: true })
+      await vi.waitFor(async () => { expect(await byName(app)).toMatchObject({ enabled: false, missing: true }) }, within)
     } finally {
       child.kill('SIGTERM')
     }
