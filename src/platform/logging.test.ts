@@ -174,7 +174,8 @@ describe('censorSecrets', () => {
 
 describe('log injection (LG-03)', () => {
   it('keeps a value with newlines, a forged JSON line and ANSI escapes on one escaped line', async () => {
-    const name = 'mallory\n{"level":60,"msg":"forged admin login"}\r\n\u001b[31mRED\u001b[0m\u0007\u0000end'
+    // (A NUL is refused at the edge before any handler logs it: src/platform/nul.test.ts.)
+    const name = 'mallory\n{"level":60,"msg":"forged admin login"}\r\n\u001b[31mRED\u001b[0m\u0007\u0001end'
     const before = t.logs.text().split('\n').filter(Boolean).length
     const res = await t.app.inject({ method: 'POST', url: '/probe/echo-name', headers: { 'x-request-id': 'inject-check' }, payload: { name } })
     expect(res.statusCode).toBe(200)
@@ -184,6 +185,7 @@ describe('log injection (LG-03)', () => {
     const text = t.logs.text()
     expect(text).not.toContain('\u001b')
     expect(text).not.toContain('\u0007')
+    expect(text).not.toContain('\u0001')
     expect(text).not.toContain('\r')
     expect(text).toContain('\\u001b[31m')
     const logged = t.logs.lines().filter((l) => l.requestId === 'inject-check')
