@@ -52,7 +52,17 @@ async function round (adapter: 'pg-boss' | 'amqp', client: pg.Client): Promise<R
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - $2::timestamptz) * 1000) AS p50_ms,
            count(*)::int AS n, count(DISTINCT task_id)::int AS distinct
     FROM executions WHERE project_id = $1`, [project!.id, due])
-  await client.query('DELETE FROM projects WHERE id = $1', [project!.id])
+  // The nodes may still be touching the round's tasks (their executions, the sweep): the cascade
+  // can deadlock with them, which PostgreSQL resolves by rolling one side back; try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query('DELETE FROM projects WHERE id = $1', [project!.id])
+      break
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
+    }
+  }
   return { adapter, allMs: Math.round(t!.all_ms), p50Ms: Math.round(t!.p50_ms), executions: t!.n, duplicates: t!.n - t!.distinct }
 }
 

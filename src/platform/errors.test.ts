@@ -19,6 +19,11 @@ const probe = defineModule({
       err.code = '23505'
       throw err
     })
+    app.get('/probe/deadlock', async () => {
+      const err = new Error('deadlock detected') as Error & { code: string }
+      err.code = '40P01'
+      throw err
+    })
     app.get('/probe/custom', async () => { throw new AppError('TEAPOT', 418, 'short and stout') })
     // A NUL that reaches the database some way other than a request body or URL (a team module's own input).
     app.get('/probe/nul', async () => { await app.db.execute(sql`SELECT ${'a' + String.fromCharCode(0) + 'b'}::text`) })
@@ -30,6 +35,14 @@ beforeAll(async () => { t = await createTestApp({ modules: [probe] }) })
 afterAll(async () => { await t.close() })
 
 describe('problem+json errors', () => {
+  it('answers a deadlock or serialization failure with 503 and Retry-After, never a 500', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/probe/deadlock' })
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('1')
+    expect(res.json()).toMatchObject({ code: 'CONCURRENT_UPDATE' })
+    expect(res.body).not.toContain('deadlock detected')
+  })
+
   it('answers 400 NUL_CHARACTER when PostgreSQL refuses a NUL, never a 500', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/probe/nul' })
     expect(res.statusCode).toBe(400)

@@ -100,6 +100,9 @@ export function toAppError (err: unknown): AppError {
   if (code === '23505') return platformErrors.CONFLICT()
   // PostgreSQL cannot store U+0000 in text (22021) or jsonb (22P05): the client's input is at fault, not the server.
   if (code === '22021' || code === '22P05') return platformErrors.NUL_CHARACTER()
+  // A deadlock or serialization failure rolled the whole transaction back: nothing was written, and
+  // the same request is likely to succeed a moment later (a project deleted while its tasks fire).
+  if (code === '40P01' || code === '40001') return new AppError('CONCURRENT_UPDATE', 503, 'The operation collided with concurrent work and was rolled back; retry it', { headers: { 'retry-after': '1' } })
   if (code === '57014') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
   if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
