@@ -35,24 +35,24 @@ export function defineModule (mod: BackplaneModule): BackplaneModule {
   return mod
 }
 
-/** runSeeds runs every module's seed in registration order. */
-export async function runSeeds (modules: readonly BackplaneModule[], ctx: SeedContext): Promise<string[]> {
+// Both hooks run the same way: in registration order, naming the modules that had one.
+async function runHook<C> (modules: readonly BackplaneModule[], hook: (mod: BackplaneModule) => ((ctx: C) => Promise<void>) | undefined, ctx: C): Promise<string[]> {
   const ran: string[] = []
   for (const mod of modules) {
-    if (!mod.seed) continue
-    await mod.seed(ctx)
+    const run = hook(mod)
+    if (!run) continue
+    await run(ctx)
     ran.push(mod.name)
   }
   return ran
 }
 
+/** runSeeds runs every module's seed in registration order. */
+export async function runSeeds (modules: readonly BackplaneModule[], ctx: SeedContext): Promise<string[]> {
+  return runHook(modules, (mod) => mod.seed, ctx)
+}
+
 /** runDemo runs every module's demo hook in registration order, after the seeds; it returns the modules that have one. */
 export async function runDemo (modules: readonly BackplaneModule[], ctx: DemoContext): Promise<string[]> {
-  const ran: string[] = []
-  for (const mod of modules) {
-    if (!mod.demo) continue
-    await mod.demo(ctx)
-    ran.push(mod.name)
-  }
-  return ran
+  return runHook(modules, (mod) => mod.demo, ctx)
 }
