@@ -2,8 +2,9 @@
 // to is a sonic-boom (pino's own asynchronous file stream).
 declare module 'pino-roll' {
   export interface RollStream {
-    write: (line: string) => boolean
+    write: (chunk: string | Buffer) => boolean
     flushSync: () => void
+    flush: (cb: (err?: Error | null) => void) => void
     end: () => void
   }
   export interface PinoRollOptions {
@@ -12,9 +13,8 @@ declare module 'pino-roll' {
     frequency?: string | number
     mkdir?: boolean
     limit?: { count?: number, removeOtherLogFiles?: boolean }
-    /** sonic-boom's batching: gather at least this many bytes per write, and write what is held every periodicFlush ms. */
-    minLength?: number
-    periodicFlush?: number
+    /** sonic-boom's content mode: 'buffer' takes Buffers (Backplane hands it whole batches). */
+    contentMode?: 'utf8' | 'buffer'
   }
   export default function roll (options: PinoRollOptions): Promise<RollStream>
 }
