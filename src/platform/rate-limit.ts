@@ -36,11 +36,24 @@ function tierOf (key: string): RateLimitTier {
  * must answer while clients are limited), routes with `config.rateLimit: false`, and routes that set
  * limits of their own (the plugin's per-route hook applies those). Unmatched URLs (404) are limited.
  */
-function exempt (request: FastifyRequest): boolean {
-  const { url, config } = request.routeOptions
+function exempt ({ url, config }: FastifyRequest['routeOptions']): boolean {
   if (config.rateLimit === false || typeof config.rateLimit === 'object') return true
   if (url === undefined) return false
   return EXEMPT_URLS.has(url) || url.startsWith('/health/') || url.startsWith('/docs/')
+}
+
+// A connection's address repeats on every request it carries: normalizeIP runs Node's IPv6
+// regular expression each time, so its answers are kept (bounded: cleared at 10 000 addresses).
+const normalizedIPs = new Map<string, string>()
+function clientIP (request: FastifyRequest): string {
+  const ip = request.ip ?? 'unknown'
+  let normalized = normalizedIPs.get(ip)
+  if (normalized === undefined) {
+    if (normalizedIPs.size >= 10_000) normalizedIPs.clear()
+    normalized = normalizeIP(ip)
+    normalizedIPs.set(ip, normalized)
+  }
+  return normalized
 }
 
 function carriesCredentials (request: FastifyRequest): boolean {
@@ -125,14 +138,14 @@ export default fp(async function rateLimit (app: FastifyInstance) {
   }
 
   /** keyNow is the bucket of a request whose key needs no credential check; undefined when it needs one. */
-  function keyNow (request: FastifyRequest): string | undefined {
-    const ip = normalizeIP(request.ip ?? 'unknown')
-    if (request.routeOptions.config.rateLimitTier === 'auth') return `auth:${ip}`
+  function keyNow (request: FastifyRequest, config = request.routeOptions.config): string | undefined {
+    const ip = clientIP(request)
+    if (config.rateLimitTier === 'auth') return `auth:${ip}`
     return carriesCredentials(request) ? undefined : keyFor(request, ip, null)
   }
 
   async function keyOf (request: FastifyRequest): Promise<string> {
-    return keyNow(request) ?? keyFor(request, normalizeIP(request.ip ?? 'unknown'), await identify(request))
+    return keyNow(request) ?? keyFor(request, clientIP(request), await identify(request))
   }
 
   // Frontend keys read `fe:<tier>:<frontend>:<caller>`; a tier removed from the settings falls back to "default".
@@ -184,8 +197,10 @@ export default fp(async function rateLimit (app: FastifyInstance) {
   // while the count is in memory (one node, or Redis failing). A credential to verify or the
   // shared counter make it wait. An async hook on every request cost ~10 % of the throughput.
   app.addHook('onRequest', function limitRequest (request, reply, done) {
-    if (exempt(request)) return done()
-    const key = keyNow(request)
+    // routeOptions is a getter that builds a new object: read it once.
+    const route = request.routeOptions
+    if (exempt(route)) return done()
+    const key = keyNow(request, route.config)
     const counted = key === undefined ? undefined : counter.incrNow(key, WINDOW_MS)
     if (key !== undefined && counted !== undefined) return done(answer(request, reply, key, counted))
     ;(key === undefined ? keyOf(request) : Promise.resolve(key))
