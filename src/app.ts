@@ -4,7 +4,7 @@ import type { DestinationStream, Logger } from 'pino'
 import type { Config } from './config.ts'
 import { isWellFormedRequestId, newId } from './lib/ids.ts'
 import { createLogger } from './platform/logging.ts'
-import { validatorFactory } from './platform/validation.ts'
+import { schemaCompilers } from './platform/validation.ts'
 import errors, { handleFrameworkError } from './platform/errors.ts'
 import corsOrigins from './platform/cors-origins.ts'
 import security from './platform/security.ts'
@@ -75,7 +75,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     routerOptions: { maxParamLength: 200 },
     // Malformed URLs and over-long params are answered before any hook: keep the baseline there too.
     frameworkErrors: handleFrameworkError,
-    schemaController: { compilersFactory: { buildValidator: validatorFactory } }
+    schemaController: { compilersFactory: schemaCompilers(config.http.schemaCompile) }
   })
   app.server.headersTimeout = config.http.headersTimeout
   app.decorate('config', config)

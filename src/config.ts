@@ -43,6 +43,7 @@ export const ConfigSchema = Type.Object({
   METRICS_TOKEN: Str('Bearer token required for /metrics; without it /metrics is public except in production, where it is off', { minLength: 16 }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Serve /openapi.json and /docs (default on, off in production)' })),
   COMPRESSION_THRESHOLD_BYTES: Int(1024, 0, 104857600, 'Replies larger than this are compressed when the client accepts it'),
+  SCHEMA_COMPILE: OneOf(['lazy', 'eager'] as const, 'lazy', 'When route validators and response serializers are compiled: lazy on first use (faster start, less memory), eager at start-up'),
   REDIS_URL: Str('Redis connection string; set it to share cache invalidation, rate limits and events across nodes', { pattern: '^rediss?://' }),
   AMQP_URL: Str('RabbitMQ connection string; set it to run jobs on RabbitMQ instead of pg-boss in the database', { pattern: '^amqps?://' }),
   QUEUE_CONCURRENCY: Int(4, 1, 1000, 'Jobs of one kind a node runs at once, unless the job kind sets its own'),
@@ -106,7 +107,8 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       headersTimeout: Math.min(raw.HEADERS_TIMEOUT_MS, raw.REQUEST_TIMEOUT_MS),
       keepAliveTimeout: raw.KEEP_ALIVE_TIMEOUT_MS,
       trustProxy: parseProxies(raw.TRUST_PROXY),
-      compressionThreshold: raw.COMPRESSION_THRESHOLD_BYTES
+      compressionThreshold: raw.COMPRESSION_THRESHOLD_BYTES,
+      schemaCompile: raw.SCHEMA_COMPILE
     },
     cors: { origins: list(raw.CORS_ORIGINS), credentials: raw.CORS_CREDENTIALS },
     db: {

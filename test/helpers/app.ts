@@ -18,6 +18,9 @@ export function testConfig (env: Record<string, string> = {}): Config {
     RATE_LIMIT_USER_PER_MINUTE: '100000',
     RATE_LIMIT_API_KEY_PER_MINUTE: '100000',
     RATE_LIMIT_AUTH_PER_MINUTE: '100000',
+    // Every route's schemas compiled as the app starts: a schema the compilers refuse fails every
+    // test instead of one route's first request (validation.test.ts covers the lazy default).
+    SCHEMA_COMPILE: 'eager',
     ...env
   }, { filesOff: true })
 }
