@@ -36,6 +36,21 @@ describe('/health/live', () => {
     expect(res.headers['cache-control']).toBe('no-store')
   })
 
+  it('writes no request line for a probe that succeeds, and a warn line for a 503 readiness', async () => {
+    const before = t.logs.lines().length
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200)
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200)
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/instance' })).statusCode).toBe(200)
+    t.app.lifecycle.draining = true
+    try {
+      expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503)
+    } finally {
+      t.app.lifecycle.draining = false
+    }
+    const lines = t.logs.lines().slice(before).filter((l) => l.msg === 'request')
+    expect(lines.map((l) => [l.url, l.status, l.level])).toEqual([['/api/v1/instance', 200, 30], ['/health/ready', 503, 40]])
+  })
+
   it('needs no credentials and answers HEAD', async () => {
     const res = await t.app.inject({ method: 'HEAD', url: '/health/live' })
     expect(res.statusCode).toBe(200)

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -10,7 +10,7 @@ import { sql } from 'drizzle-orm'
 import { createTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts'
 import { projectRoot } from '../../test/helpers/process.ts'
 import { ConfigError } from '../lib/config-values.ts'
-import { censorSecrets, createLogger } from './logging.ts'
+import { censorSecrets, createLogger, isoTime } from './logging.ts'
 import { defineModule } from './modules.ts'
 
 /** canary returns a unique marker that must never reach a log line. */
@@ -203,6 +203,19 @@ describe('log injection (LG-03)', () => {
 })
 
 describe('createLogger', () => {
+  it('stamps lines as pino isoTime does, formatting the time once per millisecond', () => {
+    const now = vi.spyOn(Date, 'now')
+    try {
+      now.mockReturnValue(Date.UTC(2026, 11, 4, 1, 2, 3, 456))
+      expect(isoTime()).toBe(',"time":"2026-12-04T01:02:03.456Z"')
+      expect(isoTime()).toBe(pino.stdTimeFunctions.isoTime())
+      now.mockReturnValue(Date.UTC(2026, 11, 4, 1, 2, 3, 457))
+      expect(isoTime()).toBe(',"time":"2026-12-04T01:02:03.457Z"')
+    } finally {
+      now.mockRestore()
+    }
+  })
+
   it('writes JSON lines with the service name, ISO time and redaction to a given stream', () => {
     const chunks: string[] = []
     const stream = new Writable({ write (chunk: Buffer, _enc, cb) { chunks.push(chunk.toString()); cb() } })

@@ -1,15 +1,25 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** requestLog 'errors' writes a route's request line only for a 5xx reply (health probes). */
+    requestLog?: 'errors'
+  }
+}
+
 /**
  * logRequest writes a request's one line. The request-log hook calls it when a reply finishes; a
  * WebSocket upgrade calls it when the socket opens (status 101), since its HTTP exchange ends there.
  */
 export function logRequest (request: FastifyRequest, status: number, elapsedMs: number): void {
+  // routeOptions is a getter that builds an object: read it once.
+  const route = request.routeOptions
+  if (status < 500 && route.config?.requestLog === 'errors') return
   const line = {
     method: request.method,
     url: request.url.split('?')[0],
-    route: request.routeOptions.url,
+    route: route.url,
     status,
     ms: Math.round(elapsedMs * 10) / 10,
     ip: request.ip,
