@@ -18,6 +18,9 @@ const USAGE = `Usage: node bench/http.ts [options]   (npm run bench -- [options]
   --rounds <n>        alternating rounds per route      (BENCH_ROUNDS, default 3; the median is reported)
   --log-mode <m>      production: createLogger as shipped (pino-roll file + stdout to /dev/null)
                       file: the same logger on the pino-roll transport only   (BENCH_LOG_MODE)
+  --baseline <b>      bare: Fastify with no plugins (the issue's baseline)
+                      floor: the same Fastify plus Backplane's response headers and one pino line a
+                      request to a file: what the headers and the request log alone cost   (BENCH_BASELINE)
   --cpu-prof          write V8 CPU profiles of both servers to bench/results/cpu-<date>/<server>/
   --help`
 
@@ -28,6 +31,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string' },
     rounds: { type: 'string' },
     'log-mode': { type: 'string' },
+    baseline: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
   }
@@ -44,9 +48,11 @@ const options = {
   warmup: intOption('--warmup', flags.warmup ?? env.BENCH_WARMUP, 3, 0),
   rounds: intOption('--rounds', flags.rounds ?? env.BENCH_ROUNDS, 3),
   logMode: flags['log-mode'] ?? env.BENCH_LOG_MODE ?? 'production',
+  baseline: flags.baseline ?? env.BENCH_BASELINE ?? 'bare',
   cpuProf: flags['cpu-prof']
 }
 if (!['production', 'file'].includes(options.logMode)) throw new Error('--log-mode must be production or file')
+if (!['bare', 'floor'].includes(options.baseline)) throw new Error('--baseline must be bare or floor')
 
 const ROUTES = ['/api/v1/instance', '/health/live'] as const
 const loadOptions: LoadOptions = { ...options, headers: { origin: ORIGIN } }
@@ -67,6 +73,7 @@ async function check (server: ServerChild, path: string): Promise<{ body: string
 async function countLoggedRequests (dir: string): Promise<number> {
   let lines = 0
   for (const name of await readdir(dir)) {
+    if (name === 'floor.log') continue // the floor baseline's own lines
     const text = await readFile(join(dir, name), 'utf8').catch(() => '')
     for (const line of text.split('\n')) if (line.includes('"msg":"request"')) lines++
   }
@@ -87,7 +94,7 @@ async function measure (baseline: ServerChild, backplane: ServerChild): Promise<
 async function main (): Promise<void> {
   const { database, logDir, servers, stopAll, cleanup } = await openBenchSession()
   try {
-    process.stdout.write(`Database: ${database.describe}\nLogs: ${logDir} (${options.logMode})\n`)
+    process.stdout.write(`Database: ${database.describe}\nLogs: ${logDir} (${options.logMode})\nBaseline: ${options.baseline}\n`)
     const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), {
       execArgv: [...startNodeFlags(), ...profileFlags('backplane')],
       env: backplaneEnv(database, logDir, options.logMode)
@@ -97,9 +104,14 @@ async function main (): Promise<void> {
     for (const header of ['x-request-id', 'content-security-policy', 'access-control-allow-origin']) {
       if (!instance.headers.has(header)) throw new Error(`Backplane's reply lacks ${header}: is the pipeline complete?`)
     }
+    // The floor baseline sends Backplane's own response headers (the request id made anew) and logs a line a request.
+    const PER_REPLY = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type', 'x-request-id'])
+    const floor = options.baseline === 'floor'
+      ? { BENCH_BASELINE_HEADERS: JSON.stringify(Object.fromEntries([...instance.headers].filter(([name]) => !PER_REPLY.has(name)))), BENCH_BASELINE_LOG: join(logDir, 'floor.log') }
+      : {}
     const baseline = await startServer('baseline', serverScript('./baseline-server.ts'), {
       execArgv: profileFlags('baseline'),
-      env: { ...process.env, BENCH_INSTANCE_JSON: instance.body }
+      env: { ...process.env, BENCH_INSTANCE_JSON: instance.body, ...floor }
     })
     servers.unshift(baseline)
     const same = (await check(baseline, ROUTES[0])).body === instance.body
@@ -124,7 +136,7 @@ async function main (): Promise<void> {
     process.stdout.write(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)} on ${machine().cpus} CPUs${load.before > 1 ? ' (the machine was busy before the run: trust CPU/req more than req/s)' : ''}\n`)
     warnNon2xx(runs)
     process.stdout.write(`RSS after the runs: baseline ${memory.baseline.rssMb} MB (peak ${memory.baseline.peakRssMb}), backplane ${memory.backplane.rssMb} MB (peak ${memory.backplane.peakRssMb})\n`)
-    process.stdout.write(`request log lines written by Backplane: ${logged} (GET ${ROUTES[0]} responses counted by autocannon: ${counted}; /health/live logs at warn, so none)\n`)
+    process.stdout.write(`request log lines written by Backplane: ${logged} (GET ${ROUTES[0]} responses counted by autocannon: ${counted}; /health/live writes a line only for a 5xx, so none)\n`)
 
     const file = await writeResult('http', {
       kind: 'http',

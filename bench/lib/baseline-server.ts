@@ -1,10 +1,35 @@
 // Child process: a bare Fastify 5 server (logger off, no plugins) serving the same JSON as Backplane.
-import Fastify from 'fastify'
+// With `--baseline floor` it also sends Backplane's response headers and logs one line a request.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import { pino } from 'pino'
 import { onStop, report } from './servers.ts'
 
 const instance = JSON.parse(process.env.BENCH_INSTANCE_JSON ?? '{}') as Record<string, string>
+const headers = process.env.BENCH_BASELINE_HEADERS ? JSON.parse(process.env.BENCH_BASELINE_HEADERS) as Record<string, string> : undefined
+const logFile = process.env.BENCH_BASELINE_LOG
 
-const app = Fastify({ logger: false })
+// The floor: what any server sending those headers and writing an asynchronous JSON line a request
+// pays, with none of Backplane's other work (CORS decisions, rate limiting, metrics, compression…).
+const app = (logFile
+  ? Fastify({
+    loggerInstance: pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: logFile, sync: false, minLength: 4096 })),
+    disableRequestLogging: true
+  })
+  : Fastify({ logger: false })) as unknown as FastifyInstance
+if (headers) {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers)
+    reply.header('x-request-id', randomUUID())
+    done()
+  })
+}
+if (logFile) {
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime, ip: request.ip }, 'request')
+    done()
+  })
+}
 // The same response schemas as Backplane's routes, so both serialize through fast-json-stringify.
 app.get('/api/v1/instance', {
   schema: {
