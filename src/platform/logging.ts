@@ -4,6 +4,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Config } from '../config.ts'
 import { ConfigError } from '../lib/config-values.ts'
+import { memoize } from '../lib/memo.ts'
 import { batchedLog, rotatingFile, type Sink } from './log-destinations.ts'
 
 const SECRET_KEYS = [
@@ -14,17 +15,8 @@ const SECRET_KEYS = [
 ]
 const SECRET = new Set(SECRET_KEYS.map((k) => k.toLowerCase()))
 // Whether a key names a secret, by the key as written: log lines repeat the same few dozen keys,
-// and lower-casing each one on every line was most of the censor's cost (bounded: cleared at 10 000).
-const secretKey = new Map<string, boolean>()
-function isSecretKey (key: string): boolean {
-  let secret = secretKey.get(key)
-  if (secret === undefined) {
-    if (secretKey.size >= 10_000) secretKey.clear()
-    secret = SECRET.has(key.toLowerCase())
-    secretKey.set(key, secret)
-  }
-  return secret
-}
+// and lower-casing each one on every line was most of the censor's cost.
+const isSecretKey = memoize((key) => SECRET.has(key.toLowerCase()))
 const CENSOR = '[redacted]'
 // Deeper than this a log object is written as given; a secret is never logged that deep in practice.
 const MAX_DEPTH = 8

@@ -3,6 +3,7 @@ import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import type { Actor } from './auth.ts'
 import { defineErrors } from './errors.ts'
+import { memoize } from '../lib/memo.ts'
 import { ProblemSchema } from './problem-schema.ts'
 import { createFallbackCounter, RateLimitStore, type WindowCount } from './adapters/rate-limit-store.ts'
 import { createRedisRateLimitCounter } from './adapters/redis-rate-limit.ts'
@@ -43,17 +44,10 @@ function exempt ({ url, config }: FastifyRequest['routeOptions']): boolean {
 }
 
 // A connection's address repeats on every request it carries: normalizeIP runs Node's IPv6
-// regular expression each time, so its answers are kept (bounded: cleared at 10 000 addresses).
-const normalizedIPs = new Map<string, string>()
+// regular expression each time, so its answers are kept.
+const normalizedIP = memoize((ip) => normalizeIP(ip))
 function clientIP (request: FastifyRequest): string {
-  const ip = request.ip ?? 'unknown'
-  let normalized = normalizedIPs.get(ip)
-  if (normalized === undefined) {
-    if (normalizedIPs.size >= 10_000) normalizedIPs.clear()
-    normalized = normalizeIP(ip)
-    normalizedIPs.set(ip, normalized)
-  }
-  return normalized
+  return normalizedIP(request.ip ?? 'unknown')
 }
 
 function carriesCredentials (request: FastifyRequest): boolean {
