@@ -13,7 +13,7 @@ import { hasTool, inCi, run } from './tools.ts'
 interface Block { marker: string, lang: string, code: string }
 
 /** docBlocks returns the fenced blocks of a Markdown text with the `<!-- doc-test: … -->` marker above each. */
-export function docBlocks (text: string): Block[] {
+function docBlocks (text: string): Block[] {
   return [...text.matchAll(/(?:<!-- doc-test: ([a-z-]+) -->\n)?```([a-z]*)\n([\s\S]*?)```/g)].map((m) => ({ marker: m[1] ?? '', lang: m[2] ?? '', code: m[3] ?? '' }))
 }
 

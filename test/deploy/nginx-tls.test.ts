@@ -16,8 +16,8 @@ const ready = hasTool('nginx', ['-v']) && hasTool('openssl', ['version'])
 const nginxDir = join(projectRoot, 'deploy', 'nginx')
 const plainTemplate = join(nginxDir, 'backplane.conf.template')
 
-/** render replaces ${NAME} for the given names only, as the nginx image's envsubst filter does. */
-export function renderTemplate (text: string, values: Record<string, string>): string {
+/** renderTemplate replaces ${NAME} for the given names only, as the nginx image's envsubst filter does. */
+function renderTemplate (text: string, values: Record<string, string>): string {
   return text.replace(/\$\{([A-Z_]+)\}/g, (all, name: string) => values[name] ?? all)
 }
 
