@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -143,6 +144,23 @@ describe.skipIf(!ready)('deploy/compose with docker-compose', () => {
     expect(prometheusYml.rule_files).toEqual(['/etc/prometheus/rules/*.yml'])
     const grafanaMounts = composed.services.grafana!.volumes!.map(String)
     expect(grafanaMounts.some((m) => m.endsWith('/deploy/observability/grafana/dashboards:/etc/grafana/dashboards:ro'))).toBe(true)
+  })
+
+  it.skipIf(!hasTool('promtool', ['--version']))('prometheus.yml passes promtool check config (token file and rules folder as mounted)', async () => {
+    // promtool stats the token file and globs the rules: point both at what the containers would see.
+    const dir = await mkdtemp(join(tmpdir(), 'backplane-promtool-'))
+    try {
+      await writeFile(join(dir, 'metrics_token'), 'x'.repeat(32))
+      const rules = join(projectRoot, 'deploy', 'observability', 'prometheus', 'rules')
+      const text = readFileSync(join(composeDir, 'prometheus', 'prometheus.yml'), 'utf8')
+        .replaceAll('/run/secrets/metrics_token', join(dir, 'metrics_token'))
+        .replaceAll('/etc/prometheus/rules', rules)
+      await writeFile(join(dir, 'prometheus.yml'), text)
+      const check = run('promtool', ['check', 'config', join(dir, 'prometheus.yml')])
+      expect(check.status, check.output).toBe(0)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('pre-registers the stack\'s PostgreSQL in pgAdmin', () => {
