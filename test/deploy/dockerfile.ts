@@ -73,6 +73,11 @@ export function envOf (s: DockerStage): Record<string, string> {
   return out
 }
 
+/** runCommand is a RUN instruction's shell command without its BuildKit flags (--mount=…, --network=…). */
+export function runCommand (instruction: DockerInstruction): string {
+  return instruction.args.replace(/^(--[a-z]+=\S+\s+)+/, '')
+}
+
 /** execForm parses a JSON exec-form argument list, or returns undefined for shell form. */
 export function execForm (args: string): string[] | undefined {
   if (!args.trim().startsWith('[')) return undefined

@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectRoot } from '../helpers/process.ts'
-import { envOf, execForm, readDockerfile, runtimeStage, stage } from './dockerfile.ts'
+import { envOf, execForm, readDockerfile, runCommand, runtimeStage, stage } from './dockerfile.ts'
 import { hasTool, inCi, run } from './tools.ts'
 
 // The image's file set without Docker: the production-dependencies stage's own RUN line into a
@@ -63,7 +63,7 @@ describe.skipIf(!ready)('runtime stage of deploy/docker/Dockerfile without Docke
       for (const source of copy.args.split(/\s+/).slice(0, -1)) await cp(join(projectRoot, source), join(app, source))
     }
     const install = dependencies.instructions.find((i) => i.keyword === 'RUN')!
-    const npm = run('sh', ['-c', install.args], { cwd: app, env: { ...process.env, npm_config_prefer_offline: 'true' } })
+    const npm = run('sh', ['-c', runCommand(install)], { cwd: app, env: { ...process.env, npm_config_prefer_offline: 'true' } })
     expect(npm.status, npm.output).toBe(0)
 
     // The runtime stage's COPY lines: --from=build takes the repository's fresh dist/, the rest the context.
