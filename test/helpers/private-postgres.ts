@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { readFileSync, readdirSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -15,11 +16,13 @@ export interface PrivatePostgres {
   stop: () => Promise<void>
 }
 
-async function children (pid: number): Promise<number[]> {
+// Synchronous on purpose: between stopping the postmaster and its backends nothing else may run.
+function children (pid: number): number[] {
   const out: number[] = []
-  for (const entry of await readdir('/proc')) {
+  for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    let stat = ''
+    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8') } catch { continue }
     // Field 4 (after the parenthesised name, which may hold spaces) is the parent pid.
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
     if (ppid === pid) out.push(Number(entry))
@@ -39,7 +42,7 @@ export async function startPrivatePostgres (): Promise<PrivatePostgres> {
       const postmaster = Number((await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0])
       // The postmaster first, so it forks no new backend while the others are being stopped.
       process.kill(postmaster, 'SIGSTOP')
-      frozen = [postmaster, ...await children(postmaster)]
+      frozen = [postmaster, ...children(postmaster)]
       for (const pid of frozen.slice(1)) process.kill(pid, 'SIGSTOP')
       return frozen
     },
