@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -39,7 +39,7 @@ export async function startPrivatePostgres (): Promise<PrivatePostgres> {
   return {
     database: { name: 'backplane', url: server.url, drop: async () => {} },
     async freeze () {
-      const postmaster = Number((await readFile(join(dir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0])
+      const postmaster = Number(readFileSync(join(dir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0])
       // The postmaster first, so it forks no new backend while the others are being stopped.
       process.kill(postmaster, 'SIGSTOP')
       frozen = [postmaster, ...children(postmaster)]
