@@ -9,6 +9,7 @@ import errors, { handleFrameworkError } from './platform/errors.ts'
 import corsOrigins from './platform/cors-origins.ts'
 import security from './platform/security.ts'
 import requestLog from './platform/request-log.ts'
+import breakers from './platform/breakers.ts'
 import db from './platform/db.ts'
 import health from './platform/health.ts'
 import lifecycle from './platform/lifecycle.ts'
@@ -88,8 +89,10 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   // compressed body would let 1 MiB on the wire expand far past the body limit).
   await app.register(compress, { threshold: config.http.compressionThreshold, encodings: ['br', 'gzip'], globalDecompression: false })
   await app.register(requestLog)
-  await app.register(db, { url })
+  // Metrics first: the breakers' gauge joins its registry, and the database sits behind a breaker.
   await app.register(metrics)
+  await app.register(breakers)
+  await app.register(db, { url })
   await app.register(openapi)
   await app.register(health)
   await app.register(cache)

@@ -2,6 +2,8 @@ import fp from 'fastify-plugin'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
 import type { Redis } from 'ioredis'
+import { createBusTracker, type BusTracker } from './adapters/redis-cache-bus.ts'
+import { readThroughWhileUnproven } from './cache-fallback.ts'
 
 /** Cache is the cache port: memory on one node, memory + Redis with bus invalidation across nodes. */
 export type Cache = BentoCache<{ main: ReturnType<typeof bentostore> }>
@@ -18,25 +20,17 @@ function redisOptions (url: string) {
   return { lazyConnect: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000, enableOfflineQueue: false }
 }
 
-async function connectedWithin (client: Redis, ms: number): Promise<boolean> {
-  if (client.status === 'ready') return true
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => { clearTimeout(timer); client.off('ready', onReady); resolve(ok) }
-    const onReady = () => { done(true) }
-    const timer = setTimeout(() => { done(false) }, ms)
-    client.on('ready', onReady)
-  })
-}
-
 /**
  * cache builds the cache port. With REDIS_URL, deletes reach every node through the Redis bus
- * (so a revoked session is refused everywhere at once); if Redis fails, reads fall back to
- * memory and the database instead of failing.
+ * (so a revoked session is refused everywhere at once). While that bus is down or not yet joined
+ * (a node started without Redis), `getOrSet` reads through to the database with at most 0.5 s of
+ * memo, so revocations stay (nearly) immediate; when the bus returns the cache is cleared and used again.
  */
 export default fp(async function cache (app) {
   const url = app.config.redis.url
   const store = bentostore().useL1Layer(memoryDriver({ maxSize: '64mb', maxItems: 100_000 }))
   const connections: Redis[] = []
+  let tracker: BusTracker | undefined
   if (url) {
     // Loaded only when configured: a single node without Redis never pays for the drivers.
     const [{ Redis: RedisClient }, { redisBusDriver, redisDriver }] = await Promise.all([import('ioredis'), import('bentocache/drivers/redis')])
@@ -44,27 +38,27 @@ export default fp(async function cache (app) {
     const l2 = new RedisClient(url, redisOptions(url))
     l2.on('error', warn)
     connections.push(l2)
-    // The bus library subscribes without awaiting: with Redis down that promise rejects unhandled
-    // at shutdown. So the bus is only attached when Redis answers at start; otherwise this node
-    // runs memory-only (revocations from other nodes then reach it within the 30 s TTL) and says so.
-    if (await connectedWithin(l2, 2000)) {
-      const bus = new RedisClient(url, { ...redisOptions(url), enableOfflineQueue: true })
-      // The bus duplicates this client for its publisher and subscriber: give those error listeners too.
-      const duplicate = bus.duplicate.bind(bus)
-      bus.duplicate = (...args: Parameters<typeof bus.duplicate>) => {
-        const copy = duplicate(...args)
-        copy.on('error', warn)
-        connections.push(copy)
-        return copy
-      }
-      bus.on('error', warn)
-      connections.push(bus)
-      store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBusDriver({ connection: bus }))
-    } else {
-      app.log.error({ redis: 'unreachable' }, 'Redis did not answer at start: the cache runs memory-only on this node until restart')
+    tracker = createBusTracker(app.log.child({ module: 'cache' }))
+    const bus = new RedisClient(url, { ...redisOptions(url), enableOfflineQueue: true })
+    // The bus duplicates this client for its publisher and subscriber: give those error listeners
+    // too, and let the tracker follow them (and keep the subscription alive across outages).
+    const duplicate = bus.duplicate.bind(bus)
+    bus.duplicate = (...args: Parameters<typeof bus.duplicate>) => {
+      const copy = duplicate(...args)
+      copy.on('error', warn)
+      tracker?.watch(copy)
+      connections.push(copy)
+      return copy
     }
+    bus.on('error', warn)
+    connections.push(bus)
+    store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBusDriver({ connection: bus }))
     // Redis is not required to serve (decision 6): its failure degrades readiness, never fails it.
-    app.addReadinessCheck('redis', async () => { await l2.ping() }, { critical: false })
+    const joined = tracker
+    app.addReadinessCheck('redis', async () => {
+      await l2.ping()
+      if (!joined.proven()) throw new Error('the invalidation bus has not joined yet')
+    }, { critical: false })
   }
   const bento: Cache = new BentoCache({
     default: 'main',
@@ -73,8 +67,19 @@ export default fp(async function cache (app) {
     timeout: '1s',
     suppressL2Errors: true
   })
+  if (tracker) {
+    const bus = tracker
+    // Invalidations published while this node was off the bus are lost: what it (and Redis) hold
+    // may be stale, so the cache starts empty when the bus returns.
+    bus.onRejoin(async () => { await bento.clear() })
+    // BentoCache builds a store (and its bus connections) on first use; while the bus is unproven
+    // nothing uses it, so it would never be built: build it now.
+    bento.use()
+    readThroughWhileUnproven(bento, bus.proven)
+  }
   app.decorate('cache', bento)
   app.addHook('onClose', async () => {
+    tracker?.close()
     await bento.disconnect().catch(() => {})
     for (const c of connections) c.disconnect()
   })

@@ -94,6 +94,10 @@ function fromValidation (err: FastifyError): AppError {
 /** toAppError maps anything thrown into the one error shape, hiding internals of unexpected errors. */
 export function toAppError (err: unknown): AppError {
   if (err instanceof AppError) return err
+  // Drizzle wraps what the driver threw ("Failed query: …"): a 503 raised under it stays a 503.
+  for (let e = (err as { cause?: unknown } | undefined)?.cause, i = 0; e && i < 3; e = (e as { cause?: unknown }).cause, i++) {
+    if (e instanceof AppError && e.status === 503) return e
+  }
   const fe = err as FastifyError
   if (fe?.validation) return fromValidation(fe)
   const code = pgCode(err)

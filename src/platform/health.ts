@@ -36,13 +36,15 @@ async function timed (check: () => Promise<void>): Promise<{ status: 'ok' | 'fai
 const CheckSchema = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('fail')]), ms: Type.Integer() })
 const ReadySchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable'), Type.Literal('draining')]),
-  checks: Type.Record(Type.String(), CheckSchema)
+  checks: Type.Record(Type.String(), CheckSchema),
+  /** breakers names each dependency whose circuit breaker is not closed (absent when all are). */
+  breakers: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('open'), Type.Literal('half-open'), Type.Literal('closed')])))
 })
 
 /**
  * health serves `/health/live` (the process answers) and `/health/ready` (every dependency answers
  * within a second; 503 naming the failed check, or while draining; 200 `degraded` when only
- * non-critical checks fail). Both are cheap, unauthenticated and exempt from rate limits.
+ * non-critical checks fail or a circuit breaker is open, naming it under `breakers`). Both are cheap, unauthenticated and exempt from rate limits.
  */
 export default fp(async function health (app) {
   const checks = new Map<string, () => Promise<void>>()
@@ -69,7 +71,10 @@ export default fp(async function health (app) {
     const results = Object.fromEntries(await Promise.all([...checks].map(async ([name, check]) => [name, await timed(check)] as const)))
     const failed = Object.entries(results).filter(([, r]) => r.status === 'fail').map(([name]) => name)
     const critical = failed.some((name) => !nonCritical.has(name))
-    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 ? 'degraded' : 'ok'
-    return reply.code(status === 'ok' || status === 'degraded' ? 200 : 503).send({ status, checks: results })
+    // A breaker that is not closed means calls to that dependency are being refused or probed.
+    const breakers = app.breakers.notClosed()
+    const tripped = Object.keys(breakers).length > 0
+    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 || tripped ? 'degraded' : 'ok'
+    return reply.code(status === 'ok' || status === 'degraded' ? 200 : 503).send({ status, checks: results, ...(tripped ? { breakers } : {}) })
   })
-}, { name: 'health', dependencies: ['db', 'lifecycle'] })
+}, { name: 'health', dependencies: ['db', 'lifecycle', 'breakers'] })

@@ -1,13 +1,22 @@
 import fp from 'fastify-plugin'
+import { isBrokenCircuitError } from 'cockatiel'
+import type { Database } from './db.ts'
 
 /** MailMessage is a plain-text email. */
 export interface MailMessage { to: string, subject: string, text: string }
 
 /** Mailer is the mail port: SMTP when SMTP_URL is set, the log in development. */
 export interface Mailer {
-  send: (message: MailMessage) => Promise<void>
+  /**
+   * send hands a message over. With SMTP_URL it is recorded as a `mail.send` job (with `tx`, only if
+   * that transaction commits) and delivered with retries, so an SMTP outage delays mail instead of losing it.
+   */
+  send: (message: MailMessage, tx?: Database) => Promise<void>
   close: () => Promise<void>
 }
+
+/** MAIL_JOB is the queue job that delivers one message over SMTP. */
+export const MAIL_JOB = 'mail.send'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,7 +28,8 @@ declare module 'fastify' {
 export interface MailerOptions { mailer?: Mailer }
 
 /**
- * mailer picks the adapter: SMTP_URL → nodemailer; otherwise, outside production, the message is
+ * mailer picks the adapter: SMTP_URL → nodemailer behind the job queue (durable, retried, SMTP
+ * breaker); a test's own mailer is called directly; otherwise, outside production, the message is
  * written to the log so a developer can follow the link; in production without SMTP_URL mail is
  * dropped with a warning (a log must never hold reset tokens there).
  */
@@ -39,6 +49,33 @@ export default fp<MailerOptions>(async function mailer (app, options) {
       close: async () => {}
     }
   }
+  if (!options.mailer && smtpUrl) {
+    // Durable delivery: the message is a job; the SMTP breaker makes a dead server cost a failed
+    // attempt (retried later with back-off: 5 s, 10 s … up to an hour, for about a day) instead of a timeout each.
+    const smtp = port
+    const breaker = app.breakers.create('smtp', { counts: () => true, threshold: 3, halfOpenAfterMs: 5000 })
+    app.queue.define<MailMessage>(MAIL_JOB, async (job) => {
+      await breaker.execute(() => smtp.send(job.data)).catch((err: unknown) => {
+        throw isBrokenCircuitError(err) ? new Error('SMTP breaker open: the server failed recently; retrying later') : err
+      })
+    }, { retryLimit: 30, retryDelaySeconds: 5, retryBackoff: true, concurrency: 2 })
+    const queued: Mailer = {
+      send: async (m, tx) => {
+        try {
+          await app.queue.send(MAIL_JOB, { to: m.to, subject: m.subject, text: m.text }, {}, tx)
+        } catch (err) {
+          // The request that asked for mail is not failed for it (as before), but now this is rare:
+          // only when the queue itself cannot take the job.
+          app.log.error({ err: { message: (err as Error).message }, subject: m.subject }, 'mail could not be queued')
+          if (tx) throw err
+        }
+      },
+      close: port.close
+    }
+    app.decorate('mailer', queued)
+    app.addHook('onClose', async () => { await port.close() })
+    return
+  }
   // Sending never fails the request that asked for it: the failure is logged instead.
   const safe: Mailer = {
     send: async (m) => {
@@ -48,4 +85,4 @@ export default fp<MailerOptions>(async function mailer (app, options) {
   }
   app.decorate('mailer', safe)
   app.addHook('onClose', async () => { await port.close() })
-}, { name: 'mailer' })
+}, { name: 'mailer', dependencies: ['queue', 'breakers'] })

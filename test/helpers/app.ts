@@ -54,13 +54,14 @@ export interface TestApp {
 }
 
 /** createTestApp builds the real app (every platform plugin and module) on a fresh copy of the migrated template. */
-export async function createTestApp (options: { env?: Record<string, string>, modules?: BackplaneModule[], mailer?: Mailer, database?: TestDatabase } = {}): Promise<TestApp> {
+export async function createTestApp (options: { env?: Record<string, string>, modules?: BackplaneModule[], mailer?: Mailer | 'configured', database?: TestDatabase } = {}): Promise<TestApp> {
   // A shared database makes a second node of the same deployment; only its creator drops it.
   const shared = options.database
   const db = shared ?? await createTestDatabase()
   const { stream, capture } = captureLogs()
   const mail: MailMessage[] = []
-  const mailer: Mailer = options.mailer ?? { send: async (m) => { mail.push(m) }, close: async () => {} }
+  // 'configured' keeps the app's own adapter (SMTP_URL through the job queue) instead of capturing mail.
+  const mailer: Mailer | undefined = options.mailer === 'configured' ? undefined : options.mailer ?? { send: async (m) => { mail.push(m) }, close: async () => {} }
   const app = await buildApp(testConfig(options.env), { databaseUrl: db.url, logStream: stream, modules: options.modules, mailer })
   await app.ready()
   await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })
