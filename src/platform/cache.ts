@@ -2,6 +2,8 @@ import fp from 'fastify-plugin'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
 import type { Redis } from 'ioredis'
+import { brokerNames } from './namespace.ts'
+import { namespacedBus, siblingBus } from './adapters/bus-drivers.ts'
 
 /** Cache is the cache port: memory on one node, memory + Redis with bus invalidation across nodes. */
 export type Cache = BentoCache<{ main: ReturnType<typeof bentostore> }>
@@ -35,6 +37,7 @@ async function connectedWithin (client: Redis, ms: number): Promise<boolean> {
  */
 export default fp(async function cache (app) {
   const url = app.config.redis.url
+  const names = brokerNames(app.config.namespace)
   const store = bentostore().useL1Layer(memoryDriver({ maxSize: '64mb', maxItems: 100_000 }))
   const connections: Redis[] = []
   if (url) {
@@ -59,14 +62,19 @@ export default fp(async function cache (app) {
       }
       bus.on('error', warn)
       connections.push(bus)
-      store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBusDriver({ connection: bus }))
+      store.useL2Layer(redisDriver({ connection: l2 })).useBus(namespacedBus(redisBusDriver({ connection: bus }), names))
     } else {
       app.log.error({ redis: 'unreachable' }, 'Redis did not answer at start: the cache runs memory-only on this node until restart')
     }
     // Redis is not required to serve (decision 6): its failure degrades readiness, never fails it.
     app.addReadinessCheck('redis', async () => { await l2.ping() }, { critical: false })
+  } else if (app.siblings) {
+    // Worker processes of one machine without Redis: deletes reach the other workers through the primary.
+    store.useBus(siblingBus(app.siblings))
   }
   const bento: Cache = new BentoCache({
+    // Keys in the shared Redis are under BACKPLANE_NAMESPACE (bentocache's own default prefix is 'bentocache').
+    prefix: names.redis('bentocache'),
     default: 'main',
     stores: { main: store },
     ttl: '30s',
