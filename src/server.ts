@@ -78,6 +78,10 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
     shutdown: () => {
       closing ??= (async () => {
         ready.lifecycle.draining = true
+        // Idle keep-alive connections (a proxy's upstream pool) are closed now, while the listener
+        // still accepts: the proxy opens fresh ones, each answered with Connection: close, and no
+        // request can land on a pooled connection after close() (503 to a POST nginx cannot retry).
+        ready.server.closeIdleConnections()
         if (config.shutdown.delay > 0) await sleep(config.shutdown.delay)
         await ready.close()
         await database.close()

@@ -29,13 +29,15 @@ export function startCommand (): Command {
       // Loaded on use, so `backplane --help` and the other commands start fast.
       if (cluster.isWorker) {
         const { runWorker } = await import('../cluster/worker.ts')
-        return runWorker(config)
+        await runWorker(config)
+        return
       }
       const workers = workerCount(config, options.workers)
       if (workers > 1) {
         if (options.watchFrontends !== undefined) throw new Error('--watch-frontends runs with one process: leave out --workers (and WEB_CONCURRENCY)')
         const { runPrimary } = await import('../cluster/primary.ts')
-        return runPrimary(config, workers)
+        await runPrimary(config, workers)
+        return
       }
       const { serve } = await import('../server.ts')
       const server = await serve(config)

@@ -21,9 +21,9 @@ const RELAYED = ['pubsub:', 'cache-bus:']
  * messages between the workers, keeps the machine's rate-limit counts when there is no Redis,
  * gathers every worker's metrics for /metrics (prom-client's AggregatorRegistry), restarts a
  * worker that dies with a growing back-off, and on SIGTERM/SIGINT drains every worker, then stops
- * the database server and exits 0.
+ * the database server and exits 0. The returned `shutdown` does the same on demand (the benchmark uses it).
  */
-export async function runPrimary (config: Config, count: number): Promise<void> {
+export async function runPrimary (config: Config, count: number): Promise<{ shutdown: (reason: string) => Promise<void> }> {
   const log: Logger = createLogger(config).child({ role: 'primary' })
   const database: DatabaseServer = await openDatabaseServer(config, log)
   try {
@@ -126,4 +126,5 @@ export async function runPrimary (config: Config, count: number): Promise<void> 
   process.once('SIGTERM', () => { shutdown('SIGTERM').catch(() => {}) })
   process.once('SIGINT', () => { shutdown('SIGINT').catch(() => {}) })
   for (let i = 0; i < count; i++) fork()
+  return { shutdown }
 }

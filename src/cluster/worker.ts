@@ -3,7 +3,7 @@ import type { AppOverrides } from '../app.ts'
 import type { Config } from '../config.ts'
 import { createLogger } from '../platform/logging.ts'
 import { isSiblingMessage, processSiblings } from '../platform/siblings.ts'
-import { start } from '../server.ts'
+import { start, type RunningServer } from '../server.ts'
 
 /** WorkerReady is what a worker tells its primary once it listens. */
 export interface WorkerReady { url: string, embedded: boolean, admins: number }
@@ -13,9 +13,9 @@ export interface WorkerReady { url: string, embedded: boolean, admins: number }
  * primary opened and migrated, serves the shared port (node:cluster hands it connections), and
  * drains like a single node when the primary says so, when its primary disappears, or on a signal
  * of its own (Ctrl-C reaches every process of the group): readiness 503, SHUTDOWN_DELAY, finish
- * in-flight requests, exit 0.
+ * in-flight requests, exit 0. It resolves with the running server once the primary knows it is ready.
  */
-export async function runWorker (config: Config, overrides: Pick<AppOverrides, 'modules'> = {}): Promise<void> {
+export async function runWorker (config: Config, overrides: Pick<AppOverrides, 'modules'> = {}): Promise<RunningServer> {
   const siblings = processSiblings()
   const log = createLogger(config)
   const database = await siblings.ask<{ url: string, embedded: boolean }>('database', null, 60_000)
@@ -46,4 +46,5 @@ export async function runWorker (config: Config, overrides: Pick<AppOverrides, '
   })
   const ready: WorkerReady = { url: server.url, embedded: database.embedded, admins: await server.app.users.countActiveAdmins() }
   await siblings.ask('ready', { ...ready }, 10_000)
+  return server
 }

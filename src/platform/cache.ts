@@ -62,7 +62,7 @@ export default fp(async function cache (app) {
       }
       bus.on('error', warn)
       connections.push(bus)
-      store.useL2Layer(redisDriver({ connection: l2 })).useBus(namespacedBus(redisBusDriver({ connection: bus }), names))
+      store.useL2Layer(redisDriver({ connection: l2 })).useBus(namespacedBus(redisBusDriver({ connection: bus }), names, warn))
     } else {
       app.log.error({ redis: 'unreachable' }, 'Redis did not answer at start: the cache runs memory-only on this node until restart')
     }
