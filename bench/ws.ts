@@ -20,6 +20,8 @@ const USAGE = `Usage: node bench/ws.ts [options]   (npm run bench:ws -- [options
                                                                (BENCH_WS_PER_SERVER, default 18000)
   --per-client <n>    sockets per client process               (BENCH_WS_PER_CLIENT, default 5000)
   --addresses <n>     loopback source addresses 127.0.0.2…     (BENCH_WS_ADDRESSES, default 4)
+  --workers <n>       also run Backplane as \`start --workers n\` (one primary, n worker processes on one
+                      port; --per-server then counts per worker)   (BENCH_WS_WORKERS, default off)
   --skip-redis        skip the two-node run through Redis (REDIS_URL, default redis://127.0.0.1:6379)
   --cpu-prof          V8 CPU profile of the broadcasting Backplane node under bench/results/cpu-<date>/
   --help`
@@ -33,6 +35,7 @@ const { values: flags } = parseArgs({
     'per-server': { type: 'string' },
     'per-client': { type: 'string' },
     addresses: { type: 'string' },
+    workers: { type: 'string' },
     'skip-redis': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
@@ -54,6 +57,7 @@ const options = {
   perServer: whole(intOption('--per-server', flags['per-server'] ?? env.BENCH_WS_PER_SERVER, 18_000)),
   perClient: whole(intOption('--per-client', flags['per-client'] ?? env.BENCH_WS_PER_CLIENT, 5000)),
   addresses: intOption('--addresses', flags.addresses ?? env.BENCH_WS_ADDRESSES, 4),
+  workers: flags.workers ?? env.BENCH_WS_WORKERS ? intOption('--workers', flags.workers ?? env.BENCH_WS_WORKERS, 2) : 0,
   redisUrl: flags['skip-redis'] ? undefined : (env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
   cpuProf: flags['cpu-prof']
 }
@@ -62,10 +66,10 @@ const addresses = Array.from({ length: options.addresses }, (_, i) => `127.0.0.$
 const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')
 const say = (text: string) => { process.stdout.write(text + '\n') }
 
-/** split shares the sockets among server processes of at most perServer each, the first one fullest. */
-function split (total: number): number[] {
+/** split shares the sockets among server processes of at most `capacity` each, the first one fullest. */
+function split (total: number, capacity = options.perServer): number[] {
   const out: number[] = []
-  for (let left = total; left > 0; left -= options.perServer) out.push(Math.min(options.perServer, left))
+  for (let left = total; left > 0; left -= capacity) out.push(Math.min(capacity, left))
   return out
 }
 
@@ -86,7 +90,7 @@ interface Setup {
  * openSetup starts one server kind: its processes, measured empty; every socket connected; measured
  * again; then S sockets of the first process subscribed. Whatever it started is stopped if it fails.
  */
-async function openSetup (name: string, startOne: StartServer, tokens: string[], projectId: string, publisherOf?: (servers: RpcChild[]) => RpcChild): Promise<Setup> {
+async function openSetup (name: string, startOne: StartServer, tokens: string[], projectId: string, publisherOf?: (servers: RpcChild[]) => RpcChild, capacity = options.perServer): Promise<Setup> {
   const servers: RpcChild[] = []
   let clients: Client[] = []
   const close = async () => {
@@ -94,7 +98,7 @@ async function openSetup (name: string, startOne: StartServer, tokens: string[],
     await Promise.all(servers.map((s) => s.stop()))
   }
   try {
-    const shares = split(options.sockets)
+    const shares = split(options.sockets, capacity)
     for (let i = 0; i < shares.length; i++) servers.push(await startOne(i))
     const empty = await serversMemory(servers)
     const targets: Target[] = servers.map((server, i) => ({ server, url: String(server.ready.url), sockets: shares[i]! }))
@@ -154,6 +158,12 @@ async function main (): Promise<void> {
     try {
       setups.push(await openSetup('bare ws', (i) => forkRpc(`bare ${i}`, serverScript('./ws-bare-server.ts'), env, ['--expose-gc']), tokens, projectId))
       setups.push(await openSetup('backplane', (i) => backplane(`backplane-${i}`, {}, options.cpuProf && i === 0), tokens, projectId))
+      if (options.workers > 0) {
+        // One primary and N workers (node:cluster) hold the sockets; a worker publishes, the primary relays to the others.
+        const workers = (i: number) => forkRpc(`workers-${i}`, serverScript('./ws-workers-server.ts'),
+          backplaneEnv(database, logDir, 'production', { ...settings, WEB_CONCURRENCY: String(options.workers) }), ['--expose-gc', ...startNodeFlags()])
+        setups.push(await openSetup(`backplane, ${options.workers} workers`, workers, tokens, projectId, undefined, options.perServer * options.workers))
+      }
       if (options.redisUrl) {
         // Node B publishes; the clients hold their sockets on node A (and its other processes, if any).
         const nodeB = await backplane('node-b', { REDIS_URL: options.redisUrl })
@@ -166,7 +176,11 @@ async function main (): Promise<void> {
     } finally {
       for (const setup of setups) await setup.close()
     }
-    const [bare, one, twoNodes] = setups.map((setup) => ({ ...setup, summary: summariseRounds(setup.rounds) })) as [Setup & { summary: ReturnType<typeof summariseRounds> }, Setup & { summary: ReturnType<typeof summariseRounds> }, (Setup & { summary: ReturnType<typeof summariseRounds> })?]
+    type Summarised = Setup & { summary: ReturnType<typeof summariseRounds> }
+    const summarised: Summarised[] = setups.map((setup) => ({ ...setup, summary: summariseRounds(setup.rounds) }))
+    const [bare, one] = summarised as [Summarised, Summarised]
+    const workers = options.workers > 0 ? summarised[2] : undefined
+    const twoNodes = summarised[options.workers > 0 ? 3 : 2]
     load.after = loadavg()[0] ?? 0
 
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
@@ -174,13 +188,15 @@ async function main (): Promise<void> {
       ['bare ws, one process', bare.sockets.opened, bare.memory.full.rssMb, bare.memory.perSocketKb, bare.summary.p50, bare.summary.p99, bare.summary.worstP99, '-', '-'],
       ['backplane, one node', one.sockets.opened, one.memory.full.rssMb, one.memory.perSocketKb, one.summary.p50, one.summary.p99, one.summary.worstP99, one.summary.commitMs, ratio(one.summary.p99, bare.summary.p99)]
     ]
+    if (workers) rows.push([`backplane, ${options.workers} workers`, workers.sockets.opened, workers.memory.full.rssMb, workers.memory.perSocketKb, workers.summary.p50, workers.summary.p99, workers.summary.worstP99, workers.summary.commitMs, ratio(workers.summary.p99, bare.summary.p99)])
     if (twoNodes) rows.push(['backplane, A←B via Redis', twoNodes.sockets.opened, twoNodes.memory.full.rssMb, twoNodes.memory.perSocketKb, twoNodes.summary.p50, twoNodes.summary.p99, twoNodes.summary.worstP99, twoNodes.summary.commitMs, ratio(twoNodes.summary.p99, bare.summary.p99)])
     say('\n' + table(['setup', 'sockets', 'RSS MB', 'KB/socket', 'p50 ms', 'p99 ms', 'worst p99', 'commit ms', 'p99 ratio'], rows))
     say(`\nRSS: all server processes, after a GC, with every socket open (KB/socket = growth over the empty processes / sockets). Backplane empty: ${one.memory.empty.rssMb} MB, bare: ${bare.memory.empty.rssMb} MB`)
     say(`latency: publish (Backplane: before the outbox insert; commit ms is insert+commit) to each client's receipt, ${options.subscribers} subscribers; medians of ${options.rounds} rounds after ${options.warmup} warm-up rounds`)
     say(`RSS ratio backplane/bare: ${ratio(one.memory.full.rssMb, bare.memory.full.rssMb)}; per-socket ratio ${ratio(one.memory.perSocketKb, bare.memory.perSocketKb)}; p99 ratio ${ratio(one.summary.p99, bare.summary.p99)} (target ≤ 1.3×)`)
+    if (workers) say(`workers: ${workers.memory.full.processes} processes (primary + ${options.workers} workers); RSS ${workers.memory.full.rssMb} MB against bare ws ${bare.memory.full.rssMb} MB (${ratio(workers.memory.full.rssMb, bare.memory.full.rssMb)}); ${workers.summary.missing} deliveries missing`)
     say(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)} on ${machine().cpus} CPUs`)
-    const file = await writeResult('ws', { kind: 'ws', date: new Date().toISOString(), machine: machine(), source: sourceState(), options: { ...options, redisUrl: options.redisUrl ? 'set' : undefined }, database: database.mode, loadAverage: load, bare: stored(bare), backplane: stored(one), twoNodes: twoNodes && stored(twoNodes) })
+    const file = await writeResult('ws', { kind: 'ws', date: new Date().toISOString(), machine: machine(), source: sourceState(), options: { ...options, redisUrl: options.redisUrl ? 'set' : undefined }, database: database.mode, loadAverage: load, bare: stored(bare), backplane: stored(one), workers: workers && stored(workers), twoNodes: twoNodes && stored(twoNodes) })
     say(`results: ${file}`)
   } finally {
     await cleanup()

@@ -26,6 +26,7 @@ import frontendContext from './platform/frontend-context.ts'
 import rateLimit from './platform/rate-limit.ts'
 import mailer, { type Mailer } from './platform/mailer.ts'
 import type { BackplaneModule } from './platform/modules.ts'
+import type { Siblings } from './platform/siblings.ts'
 import { builtinModules } from './modules/index.ts'
 
 declare module 'fastify' {
@@ -34,6 +35,8 @@ declare module 'fastify' {
     config: Config
     /** modules lists the modules this app was built with, in order. */
     modules: readonly BackplaneModule[]
+    /** siblings links a worker process to the other workers of its machine (`--workers N`); null otherwise. */
+    siblings: Siblings | null
   }
 }
 
@@ -49,6 +52,8 @@ export interface AppOverrides {
   logger?: Logger
   /** mailer replaces the mail adapter (tests capture mail with it). */
   mailer?: Mailer
+  /** siblings is set in a worker process: pub/sub, cache bus, rate limits and metrics then span its machine's workers. */
+  siblings?: Siblings
 }
 
 /**
@@ -80,6 +85,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   })
   app.server.headersTimeout = config.http.headersTimeout
   app.decorate('config', config)
+  app.decorate('siblings', overrides.siblings ?? null)
 
   await app.register(errors)
   await app.register(lifecycle)

@@ -44,6 +44,8 @@ export const ConfigSchema = Type.Object({
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Serve /openapi.json and /docs (default on, off in production)' })),
   COMPRESSION_THRESHOLD_BYTES: Int(1024, 0, 104857600, 'Replies larger than this are compressed when the client accepts it'),
   SCHEMA_COMPILE: OneOf(['lazy', 'eager'] as const, 'lazy', 'When route validators and response serializers are compiled: lazy on first use (faster start, less memory), eager at start-up'),
+  BACKPLANE_NAMESPACE: Type.String({ default: '', pattern: '^([a-z0-9][a-z0-9_-]{0,39})?$', description: 'Prefix of every Redis key and channel and every RabbitMQ exchange and queue, so deployments can share one Redis and one RabbitMQ (lower-case letters, digits, _ and -)' }),
+  WEB_CONCURRENCY: Type.String({ default: '1', pattern: '^(auto|[1-9][0-9]{0,2})$', description: 'Worker processes serving one port (`auto`: one per CPU); `backplane start --workers N` overrides it' }),
   REDIS_URL: Str('Redis connection string; set it to share cache invalidation, rate limits and events across nodes', { pattern: '^rediss?://' }),
   AMQP_URL: Str('RabbitMQ connection string; set it to run jobs on RabbitMQ instead of pg-boss in the database', { pattern: '^amqps?://' }),
   QUEUE_CONCURRENCY: Int(4, 1, 1000, 'Jobs of one kind a node runs at once, unless the job kind sets its own'),
@@ -129,6 +131,10 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
     metrics: { token: raw.METRICS_TOKEN, enabled: raw.METRICS_TOKEN !== undefined || !production },
     docs: { enabled: raw.DOCS_ENABLED ?? !production },
     redis: { url: raw.REDIS_URL },
+    /** namespace prefixes broker names (src/platform/namespace.ts); '' keeps the historical names. */
+    namespace: raw.BACKPLANE_NAMESPACE,
+    /** workers is the number of worker processes, 'auto' resolved at start (src/cluster/workers.ts). */
+    workers: raw.WEB_CONCURRENCY === 'auto' ? 'auto' as const : Number(raw.WEB_CONCURRENCY),
     queue: { amqpUrl: raw.AMQP_URL, concurrency: raw.QUEUE_CONCURRENCY },
     auth: {
       registration: raw.AUTH_REGISTRATION,

@@ -20,7 +20,8 @@ export interface RunningServer {
   shutdown: () => Promise<void>
 }
 
-function banner (config: Config, url: string, database: DatabaseServer): string {
+/** banner is what `backplane start` prints once it listens (the tests read the API line from it). */
+export function banner (config: Config, url: string, database: DatabaseServer): string {
   const where = database.embedded ? `embedded PostgreSQL under ${config.dataDir}` : 'PostgreSQL at DATABASE_URL'
   return [
     '',
@@ -34,17 +35,23 @@ function banner (config: Config, url: string, database: DatabaseServer): string 
   ].join('\n') + '\n'
 }
 
+/** StartOptions are set by a cluster primary for its workers: the database it already opened and migrated. */
+export interface StartOptions {
+  /** database is open and migrated (the primary runs migrations once); the worker neither migrates nor closes it. */
+  database?: DatabaseServer
+}
+
 /**
  * start brings Backplane up: database server (embedded or external), migrations, seeds, then the
  * HTTP listener. Failures before listening stop what was started and rethrow.
  */
-export async function start (config: Config, overrides: Omit<AppOverrides, 'databaseUrl'> = {}): Promise<RunningServer> {
+export async function start (config: Config, overrides: Omit<AppOverrides, 'databaseUrl'> = {}, options: StartOptions = {}): Promise<RunningServer> {
   const log: Logger = overrides.logger ?? createLogger(config, overrides.logStream)
   const started = performance.now()
-  const database = await openDatabaseServer(config, log)
+  const database = options.database ?? await openDatabaseServer(config, log)
   let app: FastifyInstance | undefined
   try {
-    await runMigrations(database.url)
+    if (!options.database) await runMigrations(database.url)
     app = await buildApp(config, { ...overrides, logger: log, databaseUrl: database.url })
     await app.ready()
     await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })
@@ -59,7 +66,7 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
   const host = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(config.http.host) ? 'localhost' : config.http.host
   const url = config.http.publicUrl ?? `http://${host}:${port}`
   log.info({ url, readyMs: Math.round(performance.now() - started), embeddedDatabase: database.embedded }, 'backplane ready')
-  if (!database.embedded && !config.redis.url) {
+  if (!database.embedded && !config.redis.url && !overrides.siblings) {
     log.warn('DATABASE_URL is set without REDIS_URL: run a single node, or set REDIS_URL so that sign-outs and revocations reach every node at once (otherwise up to 30 s)')
   }
   const ready = app
@@ -71,6 +78,10 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
     shutdown: () => {
       closing ??= (async () => {
         ready.lifecycle.draining = true
+        // Idle keep-alive connections (a proxy's upstream pool) are closed now, while the listener
+        // still accepts: the proxy opens fresh ones, each answered with Connection: close, and no
+        // request can land on a pooled connection after close() (503 to a POST nginx cannot retry).
+        ready.server.closeIdleConnections()
         if (config.shutdown.delay > 0) await sleep(config.shutdown.delay)
         await ready.close()
         await database.close()
@@ -80,14 +91,15 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
   }
 }
 
+/** NO_ADMIN_HINT is printed under the banner while no admin account exists. */
+export const NO_ADMIN_HINT = '  No admin account yet. Create one with:\n    npm run backplane -- create-admin\n  (or: node src/main.ts create-admin --email you@example.com --password-stdin)\n\n'
+
 /** serve is `backplane start`: start, print where everything is, and shut down gracefully on SIGTERM/SIGINT. */
 export async function serve (config: Config, overrides: Pick<AppOverrides, 'modules'> = {}): Promise<RunningServer> {
   const log = createLogger(config)
   const server = await start(config, { ...overrides, logger: log })
   process.stderr.write(banner(config, server.url, server.database))
-  if ((await server.app.users.countActiveAdmins()) === 0) {
-    process.stderr.write('  No admin account yet. Create one with:\n    npm run backplane -- create-admin\n  (or: node src/main.ts create-admin --email you@example.com --password-stdin)\n\n')
-  }
+  if ((await server.app.users.countActiveAdmins()) === 0) process.stderr.write(NO_ADMIN_HINT)
   closeWithGrace({
     delay: config.shutdown.timeout,
     logger: { error: (msg: unknown) => { log.error(String(msg)) } }

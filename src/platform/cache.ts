@@ -4,6 +4,8 @@ import { memoryDriver } from 'bentocache/drivers/memory'
 import type { Redis } from 'ioredis'
 import { createBusTracker, type BusTracker } from './adapters/redis-cache-bus.ts'
 import { readThroughWhileUnproven } from './cache-fallback.ts'
+import { brokerNames } from './namespace.ts'
+import { namespacedBus, siblingBus } from './adapters/bus-drivers.ts'
 
 /** Cache is the cache port: memory on one node, memory + Redis with bus invalidation across nodes. */
 export type Cache = BentoCache<{ main: ReturnType<typeof bentostore> }>
@@ -28,6 +30,7 @@ function redisOptions (url: string) {
  */
 export default fp(async function cache (app) {
   const url = app.config.redis.url
+  const names = brokerNames(app.config.namespace)
   const store = bentostore().useL1Layer(memoryDriver({ maxSize: '64mb', maxItems: 100_000 }))
   const connections: Redis[] = []
   let tracker: BusTracker | undefined
@@ -52,15 +55,20 @@ export default fp(async function cache (app) {
     }
     bus.on('error', warn)
     connections.push(bus)
-    store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBusDriver({ connection: bus }))
+    store.useL2Layer(redisDriver({ connection: l2 })).useBus(namespacedBus(redisBusDriver({ connection: bus }), names, warn))
     // Redis is not required to serve (decision 6): its failure degrades readiness, never fails it.
     const joined = tracker
     app.addReadinessCheck('redis', async () => {
       await l2.ping()
       if (!joined.proven()) throw new Error('the invalidation bus has not joined yet')
     }, { critical: false })
+  } else if (app.siblings) {
+    // Worker processes of one machine without Redis: deletes reach the other workers through the primary.
+    store.useBus(siblingBus(app.siblings))
   }
   const bento: Cache = new BentoCache({
+    // Keys in the shared Redis are under BACKPLANE_NAMESPACE (bentocache's own default prefix is 'bentocache').
+    prefix: names.redis('bentocache'),
     default: 'main',
     stores: { main: store },
     ttl: '30s',

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { timingSafeEqual } from 'node:crypto'
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { AggregatorRegistry, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { platformErrors, sendProblem } from './errors.ts'
 
 declare module 'fastify' {
@@ -31,6 +31,14 @@ export default fp(async function metrics (app) {
     registers: [registry]
   })
   app.decorate('metrics', registry)
+  const { siblings } = app
+  if (siblings) {
+    // A worker process: the primary collects every worker's registry (prom-client's aggregator
+    // asks each over IPC), so any worker's /metrics shows the whole group.
+    // Constructing one in a worker installs prom-client's answer to the primary's requests.
+    new AggregatorRegistry() // eslint-disable-line no-new
+    AggregatorRegistry.setRegistries([registry])
+  }
 
   // One child per label set, found by a flat string key: `observe(labels, value)` would hash the
   // labels object (sorting its keys) on every request.
@@ -58,6 +66,6 @@ export default fp(async function metrics (app) {
       return sendProblem(reply, platformErrors.NOT_FOUND(`No route for GET ${request.url.split('?')[0]}`))
     }
     reply.type(registry.contentType)
-    return registry.metrics()
+    return siblings ? siblings.ask<string>('metrics', null, 5000) : registry.metrics()
   })
 }, { name: 'metrics', dependencies: ['errors'] })

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { Redis } from 'ioredis'
+import { brokerNames, type BrokerNames } from './namespace.ts'
+import type { Siblings } from './siblings.ts'
 
 /** PubSub is the pubsub port: fan-out of small messages to every node (in-process, or Redis with REDIS_URL). */
 export interface PubSub {
@@ -38,11 +40,39 @@ export function memoryPubSub (): PubSub {
 }
 
 /**
+ * siblingPubSub delivers within this process and, through the primary, to the other worker
+ * processes of this machine (`--workers N` without REDIS_URL): one machine, several processes.
+ */
+export function siblingPubSub (siblings: Siblings): PubSub {
+  const local = memoryPubSub()
+  const stops = new Map<string, () => void>()
+  return {
+    kind: 'memory',
+    async publish (topic, message) {
+      siblings.broadcast(`pubsub:${topic}`, message)
+      await local.publish(topic, message)
+    },
+    async subscribe (topic, handler) {
+      // One sibling listener per topic feeds the local bus, which fans out to this process's handlers.
+      if (!stops.has(topic)) {
+        stops.set(topic, siblings.listen(`pubsub:${topic}`, (message) => { local.publish(topic, String(message)).catch(() => {}) }))
+      }
+      return local.subscribe(topic, handler)
+    },
+    async close () {
+      for (const stop of stops.values()) stop()
+      await local.close()
+    }
+  }
+}
+
+/**
  * redisPubSub publishes on one connection and listens on another (a subscribed Redis connection
  * can do nothing else). Both reconnect by themselves; while Redis is away, publish rejects
- * (the outbox relay then retries) and subscriptions are restored on reconnect.
+ * (the outbox relay then retries) and subscriptions are restored on reconnect. Topics travel as
+ * channels named through `names` (BACKPLANE_NAMESPACE), so deployments sharing Redis hear only their own.
  */
-export async function redisPubSub (url: string): Promise<PubSub> {
+export async function redisPubSub (url: string, names: BrokerNames = brokerNames('')): Promise<PubSub> {
   const { Redis } = await import('ioredis')
   const options = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000, enableOfflineQueue: true, lazyConnect: true }
   const pub: Redis = new Redis(url, { ...options, enableOfflineQueue: false })
@@ -57,22 +87,23 @@ export async function redisPubSub (url: string): Promise<PubSub> {
   return {
     kind: 'redis',
     async publish (topic, message) {
-      await pub.publish(topic, message)
+      await pub.publish(names.redis(topic), message)
     },
     async subscribe (topic, handler) {
-      let set = handlers.get(topic)
+      const channel = names.redis(topic)
+      let set = handlers.get(channel)
       if (!set) {
         set = new Set()
-        handlers.set(topic, set)
+        handlers.set(channel, set)
         // Not awaited: while Redis is away it waits for the connection; ioredis resubscribes on reconnect.
-        sub.subscribe(topic).catch(() => {})
+        sub.subscribe(channel).catch(() => {})
       }
       set.add(handler)
       return async () => {
         set.delete(handler)
         if (set.size === 0) {
-          handlers.delete(topic)
-          await sub.unsubscribe(topic).catch(() => {})
+          handlers.delete(channel)
+          await sub.unsubscribe(channel).catch(() => {})
         }
       }
     },
@@ -83,10 +114,10 @@ export async function redisPubSub (url: string): Promise<PubSub> {
   }
 }
 
-/** pubsub decorates `app.pubsub`: Redis with REDIS_URL, otherwise in-process. */
+/** pubsub decorates `app.pubsub`: Redis with REDIS_URL, otherwise in-process (and to sibling workers through their primary). */
 export default fp(async function pubsub (app) {
   const url = app.config.redis.url
-  const bus = url ? await redisPubSub(url) : memoryPubSub()
+  const bus = url ? await redisPubSub(url, brokerNames(app.config.namespace)) : app.siblings ? siblingPubSub(app.siblings) : memoryPubSub()
   app.decorate('pubsub', bus)
   app.addHook('onClose', async () => { await bus.close() })
 }, { name: 'pubsub' })

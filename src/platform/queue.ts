@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { v5 as uuidV5, validate as isUuid } from 'uuid'
+import { brokerNames } from './namespace.ts'
 import type { Database } from './db.ts'
 
 /** Job is one delivery of a job to its handler; `attempt` starts at 1 and counts failed runs before it. */
@@ -210,8 +211,10 @@ export default fp(async function queue (app) {
   let backend: QueueBackend
   if (amqpUrl) {
     const { createAmqpQueue } = await import('./adapters/amqp-queue.ts')
-    backend = createAmqpQueue({ url: amqpUrl, db: app.db, log })
+    backend = createAmqpQueue({ url: amqpUrl, db: app.db, log, names: brokerNames(app.config.namespace) })
   } else {
+    // pg-boss keeps its queues in the app's own database (schema pgboss): a deployment's database
+    // is its own, so BACKPLANE_NAMESPACE has nothing to separate there.
     const { createPgBossQueue } = await import('./adapters/pg-boss-queue.ts')
     backend = createPgBossQueue({ pool: app.dbPool, log })
   }

@@ -5,8 +5,9 @@ import type { Actor } from './auth.ts'
 import { defineErrors } from './errors.ts'
 import { memoize } from '../lib/memo.ts'
 import { ProblemSchema } from './problem-schema.ts'
-import { createFallbackCounter, RateLimitStore, type WindowCount } from './adapters/rate-limit-store.ts'
+import { createFallbackCounter, RateLimitStore, type SharedCounter, type WindowCount } from './adapters/rate-limit-store.ts'
 import { createRedisRateLimitCounter } from './adapters/redis-rate-limit.ts'
+import { brokerNames } from './namespace.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -75,7 +76,8 @@ function carriesCredentials (request: FastifyRequest): boolean {
  * the modules' schemes (this plugin comes before the modules), which answers only for the request
  * it was verified for, so a credential is verified once per request, not twice.
  *
- * The counter is Redis when REDIS_URL is set, falling back to per-node memory while Redis fails
+ * The counter is Redis when REDIS_URL is set (the primary's memory for the worker processes of one
+ * machine without it), falling back to per-node memory while Redis fails
  * (never off), with a non-critical readiness check that reports the degradation.
  */
 export default fp(async function rateLimit (app: FastifyInstance) {
@@ -87,8 +89,11 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     'api-key': config.rateLimit.apiKeyPerMinute
   }
 
-  const redis = config.redis.url ? createRedisRateLimitCounter(config.redis.url) : undefined
-  const counter = createFallbackCounter(redis, app.log)
+  const redis = config.redis.url ? createRedisRateLimitCounter(config.redis.url, { keyPrefix: brokerNames(config.namespace).redis('backplane:rate-limit:') }) : undefined
+  // Worker processes of one machine without Redis share one count kept by their primary.
+  const siblings = app.siblings
+  const shared: SharedCounter | undefined = redis ?? (siblings ? { incr: (key, windowMs) => siblings.ask<WindowCount>('rate-limit', { key, windowMs }) } : undefined)
+  const counter = createFallbackCounter(shared, app.log)
   if (redis) {
     app.addReadinessCheck('rate-limit-store', redis.ping, { critical: false })
     app.addHook('onClose', async () => { redis.close() })

@@ -14,6 +14,8 @@ export interface TestSocket {
   /** closed resolves with the close code and reason. */
   closed: Promise<{ code: number, reason: string }>
   send: (message: unknown) => void
+  /** upgradeHeaders are the headers of the 101 reply (a proxy in front may name the node that took the socket). */
+  upgradeHeaders: Record<string, string | string[] | undefined>
 }
 
 /** Refused is how a handshake refused before the upgrade came back: the HTTP status and problem body. */
@@ -45,6 +47,7 @@ export function openSocket (url: string, options: { token?: string, ticket?: str
     messages,
     closed,
     send: (message) => { ws.send(typeof message === 'string' ? message : JSON.stringify(message)) },
+    upgradeHeaders: {},
     next: (match, ms = 5000) => {
       const seen = messages.find(match)
       if (seen) return Promise.resolve(seen)
@@ -65,6 +68,7 @@ export function openSocket (url: string, options: { token?: string, ticket?: str
       })
     })
     ws.on('error', reject)
+    ws.on('upgrade', (res) => { socket.upgradeHeaders = res.headers })
     ws.on('open', () => { resolve(socket) })
   })
 }

@@ -1,7 +1,7 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options, type RecoveringChannelModel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import { AppError } from '../errors.ts'
-import { declareJob, declareRetry } from './amqp-topology.ts'
+import { amqpTopology, declareJob, declareRetry, type AmqpTopology } from './amqp-topology.ts'
 
 /** AmqpLink is one recovering connection to RabbitMQ: channels on demand, confirmed publishes, declared topology. */
 export interface AmqpLink {
@@ -38,7 +38,7 @@ function refused (err: unknown): Error {
  * createAmqpLink connects lazily (nothing happens until the first use) and reconnects with
  * back-off after the broker restarts; what was declared is declared again on the new connection.
  */
-export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000 }: { url: string, log: FastifyBaseLogger, waitMs?: number }): AmqpLink {
+export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topology = amqpTopology() }: { url: string, log: FastifyBaseLogger, waitMs?: number, topology?: AmqpTopology }): AmqpLink {
   let recovering: Promise<RecoveringChannelModel> | undefined
   let live: ChannelModel | undefined
   let publisher: Promise<ConfirmChannel> | undefined
@@ -132,8 +132,8 @@ export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000 }: { ur
         ch.publish(exchange, routingKey, content, options, (err: unknown) => { if (err) reject(refused(err)); else resolve() })
       })
     },
-    declare: (name) => once(name, (ch) => declareJob(ch, name)),
-    declareRetry: (name, delayMs) => once(`${name}\n${delayMs}`, (ch) => declareRetry(ch, name, delayMs)),
+    declare: (name) => once(name, (ch) => declareJob(ch, topology, name)),
+    declareRetry: (name, delayMs) => once(`${name}\n${delayMs}`, (ch) => declareRetry(ch, topology, name, delayMs)),
     onConnect: (listener) => { listeners.push(listener) },
     async close () {
       closed = true

@@ -4,7 +4,8 @@ import type { Database } from '../db.ts'
 import { QUEUE_DEFAULTS, errorMessage, retryDelaySeconds, type DeadLetter, type JobDefinition, type QueueBackend, type RetryPolicy } from '../queue.ts'
 import { createAmqpLink, type AmqpLink } from './amqp-connection.ts'
 import { createOutbox, type OutboxFaults } from './amqp-outbox.ts'
-import { DEAD_EXCHANGE, deadLetterInfo, deadQueueName, decode, encode, failureHeaders, retryQueueName, type Envelope } from './amqp-topology.ts'
+import { amqpTopology, deadLetterInfo, decode, encode, failureHeaders, type Envelope } from './amqp-topology.ts'
+import type { BrokerNames } from '../namespace.ts'
 
 interface Consumer {
   definition: JobDefinition
@@ -35,7 +36,7 @@ function retryDelays (policy: RetryPolicy): number[] {
 }
 
 /** AmqpQueueOptions are what the RabbitMQ adapter needs; `faults` exists for crash tests only. */
-export interface AmqpQueueOptions { url: string, db: Database, log: FastifyBaseLogger, faults?: OutboxFaults }
+export interface AmqpQueueOptions { url: string, db: Database, log: FastifyBaseLogger, names?: BrokerNames, faults?: OutboxFaults }
 
 /**
  * createAmqpQueue runs jobs on RabbitMQ. A send writes the job to the `queue_outbox` table (in
@@ -43,9 +44,11 @@ export interface AmqpQueueOptions { url: string, db: Database, log: FastifyBaseL
  * durable queue as a persistent message. Consumers use manual acks with prefetch = concurrency;
  * a failed job goes through a per-delay retry queue (TTL, then back), and after its last attempt
  * to `<name>.dead` through the dead-letter exchange. The connection recovers after a broker restart.
+ * Every exchange and queue carries the BACKPLANE_NAMESPACE prefix (`names`).
  */
-export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): QueueBackend {
-  const link: AmqpLink = createAmqpLink({ url, log })
+export function createAmqpQueue ({ url, db, log, names, faults }: AmqpQueueOptions): QueueBackend {
+  const topology = amqpTopology(names)
+  const link: AmqpLink = createAmqpLink({ url, log, topology })
   const outbox = createOutbox({
     db,
     log,
@@ -53,7 +56,7 @@ export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): Qu
     publish: async (row) => {
       await link.declare(row.name)
       const policy = { retryLimit: row.retryLimit, retryDelaySeconds: row.retryDelaySeconds, retryBackoff: row.retryBackoff }
-      await link.publish('', row.name, encode({ id: row.id, name: row.name, data: row.data, attempt: 1, policy }))
+      await link.publish('', topology.queue(row.name), encode({ id: row.id, name: row.name, data: row.data, attempt: 1, policy }))
     }
   })
   const consumers = new Map<string, Consumer>()
@@ -65,12 +68,12 @@ export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): Qu
     if (job.attempt <= job.policy.retryLimit) {
       const delayMs = retryDelaySeconds(job.policy, job.attempt) * 1000
       const next = encode({ ...job, attempt: job.attempt + 1 })
-      if (delayMs === 0) return link.publish('', job.name, next)
+      if (delayMs === 0) return link.publish('', topology.queue(job.name), next)
       await link.declareRetry(job.name, delayMs)
-      return link.publish('', retryQueueName(job.name, delayMs), next)
+      return link.publish('', topology.retryQueue(job.name, delayMs), next)
     }
     await link.declare(job.name)
-    await link.publish(DEAD_EXCHANGE, job.name, encode(job, failureHeaders(errorMessage(error))))
+    await link.publish(topology.deadExchange, job.name, encode(job, failureHeaders(errorMessage(error))))
   }
 
   async function handle (c: Consumer, ch: Channel, message: ConsumeMessage): Promise<void> {
@@ -111,7 +114,7 @@ export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): Qu
     c.channel = ch
     await ch.prefetch(c.definition.concurrency)
     await link.declare(c.definition.name)
-    const { consumerTag } = await ch.consume(c.definition.name, (message) => {
+    const { consumerTag } = await ch.consume(topology.queue(c.definition.name), (message) => {
       if (!message) return
       const done: Promise<void> = handle(c, ch, message).finally(() => { c.inflight.delete(done) })
       c.inflight.add(done)
@@ -144,8 +147,8 @@ export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): Qu
     const ch = await link.channel()
     try {
       // A queue never declared (checkQueue → 404) has no dead letters; nothing is created for it.
-      await ch.checkQueue(deadQueueName(name))
-      return await use(ch, deadQueueName(name))
+      await ch.checkQueue(topology.deadQueue(name))
+      return await use(ch, topology.deadQueue(name))
     } catch (err) {
       if (isNotFound(err)) return missing
       throw err
@@ -197,12 +200,12 @@ export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): Qu
         const out = []
         for (const name of names) {
           await link.declare(name)
-          const main = await ch.checkQueue(name)
-          const dead = await ch.checkQueue(deadQueueName(name))
+          const main = await ch.checkQueue(topology.queue(name))
+          const dead = await ch.checkQueue(topology.deadQueue(name))
           let waiting = 0
           for (const delayMs of retryDelays(policies.get(name) ?? QUEUE_DEFAULTS)) {
             await link.declareRetry(name, delayMs)
-            waiting += (await ch.checkQueue(retryQueueName(name, delayMs))).messageCount
+            waiting += (await ch.checkQueue(topology.retryQueue(name, delayMs))).messageCount
           }
           out.push({
             name,
@@ -238,7 +241,7 @@ export function createAmqpQueue ({ url, db, log, faults }: AmqpQueueOptions): Qu
         if (!job) return false
         // Same job id, attempts counted afresh: the handler still dedupes by id.
         await link.declare(name)
-        await link.publish('', name, encode({ ...job, attempt: 1 }))
+        await link.publish('', topology.queue(name), encode({ ...job, attempt: 1 }))
         ch.ack(message)
         return true
       }

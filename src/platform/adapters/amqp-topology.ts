@@ -1,24 +1,44 @@
 import type { Channel, Message, Options } from 'amqplib'
 import type { RetryPolicy } from '../queue.ts'
 
-/** DEAD_EXCHANGE receives every job that failed for the last time, routed by job name to `<name>.dead`. */
-export const DEAD_EXCHANGE = 'backplane.dead'
+import { brokerNames, type BrokerNames } from '../namespace.ts'
 
-/** deadQueueName is where a job name's dead letters wait for an operator. */
-export const deadQueueName = (name: string) => `${name}.dead`
+/**
+ * AmqpTopology names one deployment's exchanges and queues on the broker. A job keeps its own name
+ * in the application (and as the routing key on the deployment's dead-letter exchange); its queues
+ * carry the BACKPLANE_NAMESPACE prefix, so deployments sharing a broker never consume each other's jobs.
+ */
+export interface AmqpTopology {
+  /** deadExchange receives every job that failed for the last time, routed by job name to its dead queue. */
+  readonly deadExchange: string
+  /** queue is the work queue of a job name. */
+  queue: (name: string) => string
+  /** deadQueue is where a job name's dead letters wait for an operator (`<name>.dead`). */
+  deadQueue: (name: string) => string
+  /** retryQueue holds a job name's failed jobs for one delay before they go back (`<name>.retry.<ms>`). */
+  retryQueue: (name: string, delayMs: number) => string
+}
 
-/** retryQueueName is the queue that holds a job name's failed jobs for one delay before they go back. */
-export const retryQueueName = (name: string, delayMs: number) => `${name}.retry.${delayMs}`
+/** amqpTopology is the naming of one deployment (no namespace: `backplane.dead`, `<name>`, `<name>.dead`, `<name>.retry.<ms>`). */
+export function amqpTopology (names: BrokerNames = brokerNames('')): AmqpTopology {
+  return {
+    deadExchange: names.amqp('backplane.dead'),
+    queue: (name) => names.amqp(name),
+    deadQueue: (name) => names.amqp(`${name}.dead`),
+    retryQueue: (name, delayMs) => names.amqp(`${name}.retry.${delayMs}`)
+  }
+}
 
 /**
  * declareJob makes sure a job name's queues exist: the durable work queue (whatever the broker
  * itself rejects goes to the dead-letter exchange) and its dead-letter queue.
  */
-export async function declareJob (channel: Channel, name: string): Promise<void> {
-  await channel.assertExchange(DEAD_EXCHANGE, 'direct', { durable: true })
-  await channel.assertQueue(deadQueueName(name), { durable: true })
-  await channel.bindQueue(deadQueueName(name), DEAD_EXCHANGE, name)
-  await channel.assertQueue(name, { durable: true, arguments: { 'x-dead-letter-exchange': DEAD_EXCHANGE, 'x-dead-letter-routing-key': name } })
+export async function declareJob (channel: Channel, topology: AmqpTopology, name: string): Promise<void> {
+  const { deadExchange } = topology
+  await channel.assertExchange(deadExchange, 'direct', { durable: true })
+  await channel.assertQueue(topology.deadQueue(name), { durable: true })
+  await channel.bindQueue(topology.deadQueue(name), deadExchange, name)
+  await channel.assertQueue(topology.queue(name), { durable: true, arguments: { 'x-dead-letter-exchange': deadExchange, 'x-dead-letter-routing-key': name } })
 }
 
 /**
@@ -26,10 +46,10 @@ export async function declareJob (channel: Channel, name: string): Promise<void>
  * the same time (a queue-wide TTL), so none waits behind a longer one; on expiry the broker
  * dead-letters it back into the work queue.
  */
-export async function declareRetry (channel: Channel, name: string, delayMs: number): Promise<void> {
-  await channel.assertQueue(retryQueueName(name, delayMs), {
+export async function declareRetry (channel: Channel, topology: AmqpTopology, name: string, delayMs: number): Promise<void> {
+  await channel.assertQueue(topology.retryQueue(name, delayMs), {
     durable: true,
-    arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': name }
+    arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': topology.queue(name) }
   })
 }
 
