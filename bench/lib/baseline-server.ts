@@ -1,6 +1,6 @@
 // Child process: a bare Fastify 5 server (logger off, no plugins) serving the same JSON as Backplane.
 // With `--baseline floor` it also sends Backplane's response headers and logs one line a request.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { floorHooks } from './floor-hooks.ts'
 import { onStop, report } from './servers.ts'
@@ -14,7 +14,8 @@ const logFile = process.env.BENCH_BASELINE_LOG
 const app = (logFile
   ? Fastify({
     loggerInstance: pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: logFile, sync: false, minLength: 4096 })),
-    disableRequestLogging: true
+    // Fastify's own request lines off (without the deprecated top-level option): floorHooks writes the one line.
+    logController: new LogController({ disableRequestLogging: true })
   })
   : Fastify({ logger: false })) as unknown as FastifyInstance
 floorHooks(app, headers, Boolean(logFile))
