@@ -1,12 +1,17 @@
-// `npm run bench:auth`: an authenticated read (GET /api/v1/users/me with a bearer token) through
-// Backplane's full pipeline against a bare Fastify 5 + jose + Drizzle baseline doing the same work.
+// `npm run bench:auth`: an authenticated read (GET /api/v1/users/me and GET /api/v1/projects/:id
+// with a bearer token) through Backplane's full pipeline against, in the same run, a bare Fastify 5 +
+// jose (Ed25519) + Drizzle baseline and the peers of bench/peers/ (Fastify + Drizzle, its floor
+// variant, Express 5, NestJS) verifying an HS256 token and reading the same user row.
 // Run `node bench/auth.ts --help` for the options; bench/README.md explains the figures.
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { backplaneEnv, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
-import { comparisonRows, HEADER, measureRoute, summariseRoute, warnNon2xx } from './lib/load.ts'
-import { mb, statusKb } from './lib/proc.ts'
+import { backplaneEnv, contractHeaders, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
+import { fixedRateRun, measureTargets, warnNon2xx, type FixedRateRun, type Target } from './lib/load.ts'
+import { FIXED_HEADER, fixedRows, fixedVerdict, RATIOS_HEADER, ratioRows, ratios, summariseTargets, TARGETS_HEADER, targetRows, verdicts } from './lib/peer-report.ts'
+import { ensurePeersInstalled, peerAuth, peerNames, peerVersions, startPeer } from './lib/peers.ts'
+import { mb, pinToCpus, statusKb } from './lib/proc.ts'
 import { intOption, machine, sourceState, table, writeResult } from './lib/report.ts'
 import { serverScript, startServer, type ServerChild } from './lib/servers.ts'
 import { openBenchSession } from './lib/session.ts'
@@ -14,8 +19,13 @@ import { openBenchSession } from './lib/session.ts'
 const USAGE = `Usage: node bench/auth.ts [options]   (npm run bench:auth -- [options])
   --duration <s>      seconds per measured run          (BENCH_DURATION, default 10)
   --connections <n>   concurrent connections            (BENCH_CONNECTIONS, default 50)
-  --warmup <s>        warm-up seconds per server        (BENCH_WARMUP, default 3; 0 skips)
+  --warmup <s>        warm-up seconds per server/route  (BENCH_WARMUP, default 3; 0 skips)
   --rounds <n>        alternating rounds                (BENCH_ROUNDS, default 3; the median is reported)
+  --peers <list>      peers to run beside the baseline: fastify,floor,express,nest (default), all, none
+                      (BENCH_PEERS; installed with npm ci in bench/peers on the first run)
+  --fixed-rate <s>    then drive each server at half its median req/s for <s> seconds and report
+                      its p99 (BENCH_FIXED_RATE, default: the --duration; 0 skips)
+  --cpus <list>       pin every server process to these CPUs with taskset, e.g. 0 (BENCH_CPUS; default: not pinned)
   --help`
 
 const { values: flags } = parseArgs({
@@ -24,6 +34,9 @@ const { values: flags } = parseArgs({
     connections: { type: 'string' },
     warmup: { type: 'string' },
     rounds: { type: 'string' },
+    peers: { type: 'string' },
+    'fixed-rate': { type: 'string' },
+    cpus: { type: 'string' },
     help: { type: 'boolean', default: false }
   }
 })
@@ -37,15 +50,18 @@ const options = {
   duration: intOption('--duration', flags.duration ?? env.BENCH_DURATION, 10),
   connections: intOption('--connections', flags.connections ?? env.BENCH_CONNECTIONS, 50),
   warmup: intOption('--warmup', flags.warmup ?? env.BENCH_WARMUP, 3, 0),
-  rounds: intOption('--rounds', flags.rounds ?? env.BENCH_ROUNDS, 3)
+  rounds: intOption('--rounds', flags.rounds ?? env.BENCH_ROUNDS, 3),
+  peers: peerNames(flags.peers ?? env.BENCH_PEERS ?? 'fastify,floor,express,nest'),
+  fixedRate: 0,
+  cpus: flags.cpus ?? env.BENCH_CPUS ?? ''
 }
+options.fixedRate = intOption('--fixed-rate', flags['fixed-rate'] ?? env.BENCH_FIXED_RATE, options.duration, 0)
 
 const ROUTE = '/api/v1/users/me'
+const PROJECT_ROUTE = '/api/v1/projects/:id'
 const ISSUER = 'backplane-bench'
 const AUDIENCE = 'backplane-bench'
 const POOL_MAX = 10
-// Issue 3: an authenticated read through Backplane keeps at least this share of the baseline's req/s.
-const TARGET_RATIO = 0.7
 
 async function call (server: ServerChild, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, text: string }> {
   const res = await fetch(server.url + path, {
@@ -67,7 +83,23 @@ async function signIn (backplane: ServerChild): Promise<string> {
   return (JSON.parse(login.text) as { accessToken: string }).accessToken
 }
 
+/** createProject makes a project owned by the signed-in user and returns its path (the second route). */
+async function createProject (backplane: ServerChild, auth: Record<string, string>): Promise<string> {
+  const created = await call(backplane, 'POST', '/api/v1/projects', { name: 'Bench project' }, auth)
+  if (created.status !== 201) throw new Error(`POST /api/v1/projects answered ${created.status}: ${created.text}`)
+  return `/api/v1/projects/${(JSON.parse(created.text) as { id: string }).id}`
+}
+
+/** checkPeer requires a peer's reply to equal Backplane's byte for byte, and a tampered token to be refused with 401. */
+async function checkPeer (server: ServerChild, token: string, expected: string): Promise<void> {
+  const same = await call(server, 'GET', ROUTE, undefined, { authorization: `Bearer ${token}` })
+  if (same.status !== 200 || same.text !== expected) throw new Error(`${server.name} answered ${same.status} ${same.text}, Backplane ${expected}`)
+  const refused = await call(server, 'GET', ROUTE, undefined, { authorization: `Bearer ${token.slice(0, -2)}AA` })
+  if (refused.status !== 401) throw new Error(`${server.name} accepted a tampered token (${refused.status})`)
+}
+
 async function main (): Promise<void> {
+  if (options.peers.length > 0) ensurePeersInstalled()
   const { database, logDir, servers, stopAll, cleanup } = await openBenchSession()
   try {
     process.stdout.write(`Database: ${database.describe}\n`)
@@ -86,10 +118,15 @@ async function main (): Promise<void> {
     servers.push(backplane)
     const token = await signIn(backplane)
     const auth = { authorization: `Bearer ${token}` }
-    const me = await call(backplane, 'GET', ROUTE, undefined, auth)
+    const meRes = await fetch(backplane.url + ROUTE, { headers: { origin: ORIGIN, ...auth } })
+    const me = { status: meRes.status, text: await meRes.text() }
     if (me.status !== 200) throw new Error(`Backplane GET ${ROUTE} answered ${me.status}: ${me.text}`)
+    const projectPath = await createProject(backplane, auth)
+    const project = await call(backplane, 'GET', projectPath, undefined, auth)
+    if (project.status !== 200) throw new Error(`Backplane GET ${projectPath} answered ${project.status}: ${project.text}`)
     const jwks = await call(backplane, 'GET', '/.well-known/jwks.json')
     if (jwks.status !== 200) throw new Error(`Backplane GET /.well-known/jwks.json answered ${jwks.status}`)
+    const databaseUrl = backplane.databaseUrl ?? database.settings.DATABASE_URL ?? ''
 
     const baseline = await startServer('baseline', serverScript('./auth-baseline-server.ts'), {
       env: {
@@ -98,34 +135,64 @@ async function main (): Promise<void> {
         BENCH_ISSUER: ISSUER,
         BENCH_AUDIENCE: AUDIENCE,
         BENCH_POOL_MAX: String(POOL_MAX),
-        BENCH_DATABASE_URL: backplane.databaseUrl ?? database.settings.DATABASE_URL ?? ''
+        BENCH_DATABASE_URL: databaseUrl
       }
     })
     servers.unshift(baseline)
-    const same = await call(baseline, 'GET', ROUTE, undefined, auth)
-    if (same.status !== 200 || same.text !== me.text) throw new Error(`the baseline answered ${same.status} ${same.text}, Backplane ${me.text}`)
-    const refused = await call(baseline, 'GET', ROUTE, undefined, { authorization: `Bearer ${token.slice(0, -2)}AA` })
-    if (refused.status !== 401) throw new Error(`the baseline accepted a tampered token (${refused.status})`)
-    process.stdout.write(`Both servers answer GET ${ROUTE} with ${me.text}\n\n`)
-
-    const load = { before: loadavg()[0] ?? 0, after: 0 }
-    const { runs } = await measureRoute([baseline, backplane], ROUTE, { ...options, headers: { origin: ORIGIN, ...auth } })
-    load.after = loadavg()[0] ?? 0
-    const memory = {
-      baseline: { rssMb: mb((await statusKb(baseline.pid, 'VmRSS')) ?? 0), peakRssMb: mb((await statusKb(baseline.pid, 'VmHWM')) ?? 0) },
-      backplane: { rssMb: mb((await statusKb(backplane.pid, 'VmRSS')) ?? 0), peakRssMb: mb((await statusKb(backplane.pid, 'VmHWM')) ?? 0) }
+    await checkPeer(baseline, token, me.text)
+    // The peers verify an HS256 token of their own for the same user; the floor copies Backplane's reply headers.
+    const hs256 = await peerAuth((JSON.parse(me.text) as { id: string }).id, ISSUER, AUDIENCE)
+    const peers: ServerChild[] = []
+    for (const name of options.peers) {
+      const peer = await startPeer(name, { auth: hs256, databaseUrl, poolMax: POOL_MAX, floorHeaders: contractHeaders(meRes.headers), floorLog: join(logDir, 'floor.log') })
+      servers.push(peer)
+      peers.push(peer)
+      await checkPeer(peer, hs256.token, me.text)
     }
+    process.stdout.write(`Every server answers GET ${ROUTE} with ${me.text}; Backplane also serves GET ${projectPath}\n`)
+    if (options.cpus) {
+      for (const server of servers) pinToCpus(server.pid, options.cpus)
+      process.stdout.write(`Servers pinned to CPUs ${options.cpus}\n`)
+    }
+    process.stdout.write('\n')
+
+    // Each target with its own token: Backplane's and the Ed25519 baseline's, or the peers' HS256 one.
+    const headers = { origin: ORIGIN, ...auth }
+    const peerHeaders = { origin: ORIGIN, authorization: `Bearer ${hs256.token}` }
+    const targets: Target[] = [
+      { server: baseline, route: ROUTE, headers },
+      ...peers.map((server) => ({ server, route: ROUTE, headers: peerHeaders })),
+      { server: backplane, route: ROUTE, headers },
+      { server: backplane, route: PROJECT_ROUTE, path: projectPath, headers }
+    ]
+    const load = { before: loadavg()[0] ?? 0, after: 0 }
+    const { runs } = await measureTargets(targets, { ...options, headers })
+    const summaries = summariseTargets(runs, targets)
+    const fixed: FixedRateRun[] = []
+    if (options.fixedRate > 0) {
+      for (const [i, target] of targets.entries()) {
+        const rate = Math.max(1, Math.round(summaries[i]!.reqPerSec / 2))
+        const run = await fixedRateRun(target, rate, options.fixedRate, { ...options, headers })
+        fixed.push(run)
+        process.stdout.write(`fixed     ${target.route.padEnd(21)} ${target.server.name.padEnd(9)} asked ${rate} req/s, got ${run.reqPerSec}  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms  non-2xx ${run.non2xx}\n`)
+      }
+    }
+    load.after = loadavg()[0] ?? 0
+    const memory: Record<string, { rssMb: number, peakRssMb: number }> = {}
+    for (const server of servers) memory[server.name] = { rssMb: mb((await statusKb(server.pid, 'VmRSS')) ?? 0), peakRssMb: mb((await statusKb(server.pid, 'VmHWM')) ?? 0) }
     await stopAll()
 
-    const summary = summariseRoute(runs, ROUTE)
-    const met = summary.ratio >= TARGET_RATIO
-    process.stdout.write('\n' + table(HEADER, comparisonRows(summary)) + '\n')
+    const compared = ratios(summaries)
+    const checked = [...verdicts(compared, ROUTE, PROJECT_ROUTE), ...fixedVerdict(fixed, ROUTE)]
+    process.stdout.write('\n' + table(TARGETS_HEADER, targetRows(summaries)) + '\n\n' + table(RATIOS_HEADER, ratioRows(compared)) + '\n')
+    if (fixed.length > 0) process.stdout.write(`\nat half of each one's median req/s, ${options.fixedRate} s each:\n` + table(FIXED_HEADER, fixedRows(fixed)) + '\n')
     process.stdout.write(`\nmedian of ${options.rounds} alternating ${options.duration} s runs, ${options.connections} connections, after a ${options.warmup} s warm-up; non-2xx and errors summed over all runs\n`)
-    process.stdout.write('req/s ratio = Backplane/baseline throughput; CPU/req ratio = Backplane/baseline CPU time per request (server process, all threads)\n')
-    process.stdout.write(`target (issue 3): Backplane >= ${TARGET_RATIO * 100}% of the baseline's req/s: ${met ? 'met' : 'MISSED'} (${(summary.ratio * 100).toFixed(1)}%)\n`)
+    process.stdout.write('baseline = Fastify + jose Ed25519 + Drizzle; fastify = Fastify + Drizzle prepared statement + jose HS256; floor = fastify + Backplane\'s response headers + a pino line a request; express = Express 5; nest = NestJS (Express platform); all peers verify the token on every request\n')
+    process.stdout.write('req/s ratio = Backplane/other throughput; CPU/req ratio = Backplane/other CPU time per request (server process, all threads)\n')
+    for (const v of checked) process.stdout.write(`target (issue ${v.issue}): ${v.target}: ${v.met ? 'met' : 'MISSED'} (${v.measured})\n`)
     process.stdout.write(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)} on ${machine().cpus} CPUs${load.before > 1 ? ' (the machine was busy before the run: trust CPU/req more than req/s)' : ''}\n`)
     warnNon2xx(runs)
-    process.stdout.write(`RSS after the runs: baseline ${memory.baseline.rssMb} MB (peak ${memory.baseline.peakRssMb}), backplane ${memory.backplane.rssMb} MB (peak ${memory.backplane.peakRssMb})\n`)
+    process.stdout.write(`RSS after the runs (MB): ${Object.entries(memory).map(([name, m]) => `${name} ${m.rssMb} (peak ${m.peakRssMb})`).join(', ')}\n`)
 
     const file = await writeResult('auth', {
       kind: 'auth',
@@ -133,10 +200,13 @@ async function main (): Promise<void> {
       machine: machine(),
       source: sourceState(),
       options,
+      peers: options.peers.length > 0 ? peerVersions() : {},
       database: database.mode,
       loadAverage: load,
-      target: { minReqPerSecRatio: TARGET_RATIO, met },
-      summary,
+      summaries,
+      ratios: compared,
+      verdicts: checked,
+      fixedRate: fixed,
       runs,
       memory
     })

@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { backplaneEnv, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
+import { backplaneEnv, contractHeaders, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
 import { comparisonRows, HEADER, measureRoute, summariseRoute, warnNon2xx, type LoadOptions, type Run } from './lib/load.ts'
 import { mb, statusKb } from './lib/proc.ts'
 import { intOption, machine, sourceState, resultsDir, table, writeResult } from './lib/report.ts'
@@ -105,9 +105,8 @@ async function main (): Promise<void> {
       if (!instance.headers.has(header)) throw new Error(`Backplane's reply lacks ${header}: is the pipeline complete?`)
     }
     // The floor baseline sends Backplane's own response headers (the request id made anew) and logs a line a request.
-    const PER_REPLY = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type', 'x-request-id'])
     const floor = options.baseline === 'floor'
-      ? { BENCH_BASELINE_HEADERS: JSON.stringify(Object.fromEntries([...instance.headers].filter(([name]) => !PER_REPLY.has(name)))), BENCH_BASELINE_LOG: join(logDir, 'floor.log') }
+      ? { BENCH_BASELINE_HEADERS: JSON.stringify(contractHeaders(instance.headers)), BENCH_BASELINE_LOG: join(logDir, 'floor.log') }
       : {}
     const baseline = await startServer('baseline', serverScript('./baseline-server.ts'), {
       execArgv: profileFlags('baseline'),

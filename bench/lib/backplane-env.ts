@@ -43,3 +43,14 @@ export function startNodeFlags (): string[] {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
   return pkg.scripts.start.split(' ').filter((word) => word.startsWith('--'))
 }
+
+// Headers every reply makes anew (or the connection's own): the floor sends its own.
+const PER_REPLY = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type', 'x-request-id'])
+
+/**
+ * contractHeaders are the response headers of one Backplane reply that any server with its contract
+ * sends (security headers, CORS, RateLimit…), without the per-reply ones: what a floor server copies.
+ */
+export function contractHeaders (headers: Headers): Record<string, string> {
+  return Object.fromEntries([...headers].filter(([name]) => !PER_REPLY.has(name)))
+}

@@ -1,8 +1,8 @@
 // Child process: a bare Fastify 5 server (logger off, no plugins) serving the same JSON as Backplane.
 // With `--baseline floor` it also sends Backplane's response headers and logs one line a request.
-import Fastify, { type FastifyInstance } from 'fastify'
-import { randomUUID } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
+import { floorHooks } from './floor-hooks.ts'
 import { onStop, report } from './servers.ts'
 
 const instance = JSON.parse(process.env.BENCH_INSTANCE_JSON ?? '{}') as Record<string, string>
@@ -14,22 +14,11 @@ const logFile = process.env.BENCH_BASELINE_LOG
 const app = (logFile
   ? Fastify({
     loggerInstance: pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: logFile, sync: false, minLength: 4096 })),
-    disableRequestLogging: true
+    // Fastify's own request lines off (without the deprecated top-level option): floorHooks writes the one line.
+    logController: new LogController({ disableRequestLogging: true })
   })
   : Fastify({ logger: false })) as unknown as FastifyInstance
-if (headers) {
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers)
-    reply.header('x-request-id', randomUUID())
-    done()
-  })
-}
-if (logFile) {
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime, ip: request.ip }, 'request')
-    done()
-  })
-}
+floorHooks(app, headers, Boolean(logFile))
 // The same response schemas as Backplane's routes, so both serialize through fast-json-stringify.
 app.get('/api/v1/instance', {
   schema: {

@@ -41,10 +41,10 @@ export async function load (url: string, seconds: number, options: LoadOptions):
   return autocannon({ url, connections: options.connections, duration: seconds, headers: options.headers })
 }
 
-/** loadRun measures one server on one route for options.duration seconds, with its CPU time from /proc. */
-export async function loadRun (server: ServerChild, route: string, round: number, options: LoadOptions): Promise<Run> {
+/** loadRun measures one server on one route (at path, when the route is a pattern) for options.duration seconds, with its CPU time from /proc. */
+export async function loadRun (server: ServerChild, route: string, round: number, options: LoadOptions, path = route): Promise<Run> {
   const before = await cpuTimes(server.pid)
-  const r = await load(server.url + route, options.duration, options)
+  const r = await load(server.url + path, options.duration, options)
   const after = await cpuTimes(server.pid)
   const system = after.system - before.system
   const cpu = after.user - before.user + system
@@ -67,46 +67,69 @@ export async function loadRun (server: ServerChild, route: string, round: number
 }
 
 /**
- * measureRoute warms each server up on a route, then runs options.rounds rounds alternating the
- * servers in the order given, printing each run; it returns the runs and the warm-up request counts.
+ * Target is one server on one route: what a measured run drives, with its own headers if it needs
+ * other ones; route names it in the figures (`/api/v1/projects/:id`), path is the URL path when it differs.
  */
-export async function measureRoute (servers: ServerChild[], route: string, options: LoadOptions): Promise<{ runs: Run[], warmupRequests: Record<string, number> }> {
+export interface Target { server: ServerChild, route: string, path?: string, headers?: Record<string, string> }
+
+/**
+ * measureTargets warms each target up, then runs options.rounds rounds alternating the targets in
+ * the order given, printing each run; it returns the runs and the warm-up request counts by server.
+ */
+export async function measureTargets (targets: Target[], options: LoadOptions): Promise<{ runs: Run[], warmupRequests: Record<string, number> }> {
   const runs: Run[] = []
   const warmupRequests: Record<string, number> = {}
+  const width = Math.max(9, ...targets.map((t) => t.server.name.length))
   if (options.warmup > 0) {
-    for (const server of servers) {
-      const r = await load(server.url + route, options.warmup, options)
-      warmupRequests[server.name] = r.requests.total
-      process.stdout.write(`warm-up   ${route.padEnd(17)} ${server.name.padEnd(9)} ${Math.round(r.requests.average)} req/s  non-2xx ${r.non2xx}\n`)
+    for (const { server, route, path, headers } of targets) {
+      const r = await load(server.url + (path ?? route), options.warmup, { ...options, headers: headers ?? options.headers })
+      warmupRequests[server.name] = (warmupRequests[server.name] ?? 0) + r.requests.total
+      process.stdout.write(`warm-up   ${route.padEnd(21)} ${server.name.padEnd(width)} ${Math.round(r.requests.average)} req/s  non-2xx ${r.non2xx}\n`)
     }
   }
   for (let round = 1; round <= options.rounds; round++) {
-    for (const server of servers) {
+    for (const { server, route, path, headers } of targets) {
       await sleep(500) // let the previous run's sockets close
-      const run = await loadRun(server, route, round, options)
+      const run = await loadRun(server, route, round, { ...options, headers: headers ?? options.headers }, path)
       runs.push(run)
-      process.stdout.write(`round ${round}   ${route.padEnd(17)} ${server.name.padEnd(9)} ${run.reqPerSec} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms  non-2xx ${run.non2xx}  ${run.cpuUsPerRequest} µs CPU/req (${Math.round(run.systemShare * 100)}% system, ${run.serverCores} cores)\n`)
+      process.stdout.write(`round ${round}   ${route.padEnd(21)} ${server.name.padEnd(width)} ${run.reqPerSec} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms  non-2xx ${run.non2xx}  ${run.cpuUsPerRequest} µs CPU/req (${Math.round(run.systemShare * 100)}% system, ${run.serverCores} cores)\n`)
     }
   }
   return { runs, warmupRequests }
 }
 
+/** measureRoute is measureTargets for several servers on one route. */
+export async function measureRoute (servers: ServerChild[], route: string, options: LoadOptions): Promise<{ runs: Run[], warmupRequests: Record<string, number> }> {
+  return measureTargets(servers.map((server) => ({ server, route })), options)
+}
+
+/** FixedRateRun is one run at a fixed overall request rate: the latency a server gives below its peak. */
+export interface FixedRateRun { route: string, server: string, targetRate: number, reqPerSec: number, p50Ms: number, p99Ms: number, non2xx: number, errors: number }
+
+/** fixedRateRun drives a target at `rate` requests a second overall (autocannon overallRate) for `seconds`. */
+export async function fixedRateRun ({ server, route, path, headers }: Target, rate: number, seconds: number, options: LoadOptions): Promise<FixedRateRun> {
+  const r = await autocannon({ url: server.url + (path ?? route), connections: options.connections, duration: seconds, headers: headers ?? options.headers, overallRate: rate })
+  return { route, server: server.name, targetRate: rate, reqPerSec: Math.round(r.requests.average), p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts }
+}
+
 /** RouteSummary is the median of one server's runs on one route (non-2xx and errors summed). */
 export interface RouteSummary { reqPerSec: number, p50Ms: number, p99Ms: number, non2xx: number, errors: number, cpuUsPerRequest: number }
 
+/** summariseRuns gives the median of one server's runs on one route (the runs of that server and route only). */
+export function summariseRuns (mine: Run[]): RouteSummary {
+  return {
+    reqPerSec: Math.round(median(mine.map((r) => r.reqPerSec))),
+    p50Ms: median(mine.map((r) => r.p50Ms)),
+    p99Ms: median(mine.map((r) => r.p99Ms)),
+    non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+    errors: mine.reduce((n, r) => n + r.errors + r.timeouts, 0),
+    cpuUsPerRequest: Math.round(median(mine.map((r) => r.cpuUsPerRequest)))
+  }
+}
+
 /** summariseRoute compares Backplane with the baseline on one route: medians, req/s ratio and CPU/req ratio. */
 export function summariseRoute (runs: Run[], route: string) {
-  const of = (server: string): RouteSummary => {
-    const mine = runs.filter((r) => r.route === route && r.server === server)
-    return {
-      reqPerSec: Math.round(median(mine.map((r) => r.reqPerSec))),
-      p50Ms: median(mine.map((r) => r.p50Ms)),
-      p99Ms: median(mine.map((r) => r.p99Ms)),
-      non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
-      errors: mine.reduce((n, r) => n + r.errors + r.timeouts, 0),
-      cpuUsPerRequest: Math.round(median(mine.map((r) => r.cpuUsPerRequest)))
-    }
-  }
+  const of = (server: string): RouteSummary => summariseRuns(runs.filter((r) => r.route === route && r.server === server))
   const baseline = of('baseline')
   const backplane = of('backplane')
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { ConfigSchema } from '../../src/config.ts'
 
@@ -93,4 +94,9 @@ export function settingsFreeEnv (settings: Record<string, string>): NodeJS.Proce
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const key of Object.keys(ConfigSchema.properties)) delete env[key]
   return { ...env, ...settings }
+}
+
+/** pinToCpus binds every thread of a process to a CPU list (`taskset -a -p -c`, e.g. "0" or "0-1"). */
+export function pinToCpus (pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
 }
