@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connect, type AddressInfo } from 'node:net'
+import { createTestApp, type TestApp } from '../../test/helpers/app.ts'
+import { defineModule } from './modules.ts'
+
+const probe = defineModule({
+  name: 'probe',
+  plugin: async (app) => {
+    app.get('/probe/query', async (request) => request.query)
+  }
+})
+
+let t: TestApp
+let port: number
+beforeAll(async () => {
+  // The smallest headers timeout the settings allow, so a slow-header socket's fate is known in seconds.
+  t = await createTestApp({ modules: [probe], env: { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '5000' } })
+  await t.app.listen({ host: '127.0.0.1', port: 0 })
+  port = (t.app.server.address() as AddressInfo).port
+})
+afterAll(async () => { await t.close() })
+
+/** exchange writes `data` on a fresh socket and resolves with what came back and when the server closed it. */
+function exchange (data: string, ms: number): Promise<{ text: string, closedAfterMs: number | undefined }> {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    const finish = (closed: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ text, closedAfterMs: closed ? performance.now() - started : undefined })
+    }
+    const timer = setTimeout(() => { finish(false) }, ms)
+    socket.on('data', (chunk) => { text += chunk.toString('latin1') })
+    socket.on('error', () => { finish(true) })
+    socket.on('close', () => { finish(true) })
+    socket.write(data)
+  })
+}
+
+describe('slow headers (HT-02)', () => {
+  it('closes a socket whose headers never finish soon after HEADERS_TIMEOUT_MS, not at Node\'s 30 s check', async () => {
+    // Half a request line and one header, then silence: a slowloris client.
+    const { text, closedAfterMs } = await exchange('GET /health/live HTTP/1.1\r\nHost: x\r\n', 8000)
+    expect(closedAfterMs).toBeDefined()
+    // headersTimeout 1 s + the connection check interval (a quarter of it, at least 250 ms) + load slack.
+    expect(closedAfterMs).toBeLessThan(3500)
+    expect(closedAfterMs).toBeGreaterThanOrEqual(900)
+    expect(text).toMatch(/^HTTP\/1\.1 408 /)
+  })
+
+  it('leaves a socket that finished its headers in time alone', async () => {
+    const { text } = await exchange('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000)
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+  })
+})
