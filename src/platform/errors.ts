@@ -47,6 +47,7 @@ export const platformErrors = defineErrors({
   // PostgreSQL text and jsonb cannot hold U+0000: refused at the edge (security.ts) and, should one
   // slip through another way, when the database refuses it (SQLSTATE 22021/22P05).
   NUL_CHARACTER: [400, 'Text must not contain the NUL character (U+0000)'],
+  URL_TOO_LONG: [414, 'The request URL is longer than this server accepts'],
   SERVICE_UNAVAILABLE: [503, 'A dependency is unavailable; retry shortly'],
   INTERNAL: [500, 'An unexpected error occurred']
 })

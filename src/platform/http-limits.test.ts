@@ -6,6 +6,7 @@ import { defineModule } from './modules.ts'
 const probe = defineModule({
   name: 'probe',
   plugin: async (app) => {
+    app.post('/probe/any', async () => ({ ok: true }))
     app.get('/probe/query', async (request) => request.query)
   }
 })
@@ -53,5 +54,36 @@ describe('slow headers (HT-02)', () => {
   it('leaves a socket that finished its headers in time alone', async () => {
     const { text } = await exchange('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000)
     expect(text).toMatch(/^HTTP\/1\.1 200 /)
+  })
+})
+
+describe('URL length (HT-03)', () => {
+  it('answers an 8 KiB URL with 414 problem+json over a real socket', async () => {
+    const { text } = await exchange(`GET /probe/query?q=${'u'.repeat(8 * 1024)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 3000)
+    expect(text).toMatch(/^HTTP\/1\.1 414 /)
+    expect(text).toMatch(/content-type: application\/problem\+json; charset=utf-8/i)
+    expect(text).toContain('"code":"URL_TOO_LONG"')
+  })
+
+  it('answers 414 on unknown routes too, and accepts a URL at the limit', async () => {
+    const unknown = await t.app.inject({ method: 'GET', url: `/nowhere/${'n'.repeat(5000)}` })
+    expect(unknown.statusCode).toBe(414)
+    expect(unknown.headers['x-content-type-options']).toBe('nosniff')
+    const path = '/probe/query?q='
+    const atLimit = await t.app.inject({ method: 'GET', url: path + 'a'.repeat(4096 - path.length) })
+    expect(atLimit.statusCode).toBe(200)
+    const over = await t.app.inject({ method: 'GET', url: path + 'a'.repeat(4097 - path.length) })
+    expect(over.statusCode).toBe(414)
+    expect(over.json()).toMatchObject({ status: 414, code: 'URL_TOO_LONG' })
+  })
+
+  it('takes its limit from MAX_URL_LENGTH', async () => {
+    const small = await createTestApp({ modules: [probe], env: { MAX_URL_LENGTH: '256' } })
+    try {
+      expect((await small.app.inject({ method: 'GET', url: `/probe/query?q=${'a'.repeat(300)}` })).statusCode).toBe(414)
+      expect((await small.app.inject({ method: 'GET', url: `/probe/query?q=${'a'.repeat(200)}` })).statusCode).toBe(200)
+    } finally {
+      await small.close()
+    }
   })
 })
