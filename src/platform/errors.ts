@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { createClientAbortLog, isClientAbort } from './client-aborts.ts'
 
 /** AppError is an expected failure with a stable UPPER_SNAKE code, rendered as problem+json. */
 export class AppError extends Error {
@@ -47,6 +48,8 @@ export const platformErrors = defineErrors({
   // PostgreSQL text and jsonb cannot hold U+0000: refused at the edge (security.ts) and, should one
   // slip through another way, when the database refuses it (SQLSTATE 22021/22P05).
   NUL_CHARACTER: [400, 'Text must not contain the NUL character (U+0000)'],
+  // Nobody reads this reply: it exists so the request line records a client-side status, not a 5xx.
+  CLIENT_ABORTED: [400, 'The client closed the connection before the request was complete'],
   URL_TOO_LONG: [414, 'The request URL is longer than this server accepts'],
   SERVICE_UNAVAILABLE: [503, 'A dependency is unavailable; retry shortly'],
   INTERNAL: [500, 'An unexpected error occurred']
@@ -161,7 +164,13 @@ export function handleFrameworkError (err: FastifyError, request: FastifyRequest
 
 /** errors installs the one error handler and the 404 handler; registered first so all later plugins use it. */
 export default fp(async function errors (app) {
+  const aborts = createClientAbortLog(app.log, { linesPerWindow: 5, windowMs: 10_000 })
+  app.addHook('onClose', async () => { aborts.close() })
   app.setErrorHandler(function handleError (err, request, reply) {
+    if (isClientAbort(err, request)) {
+      aborts.note(request)
+      return sendProblem(reply, platformErrors.CLIENT_ABORTED())
+    }
     const error = toAppError(err)
     if (error.status >= 500) request.log.error({ err }, 'request failed')
     return sendProblem(reply, error)

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, type AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts'
 import { defineModule } from './modules.ts'
 
@@ -85,5 +86,26 @@ describe('URL length (HT-03)', () => {
     } finally {
       await small.close()
     }
+  })
+})
+
+describe('client aborts', () => {
+  it('logs 100 aborted uploads below error level, without stacks, in a bounded number of lines', async () => {
+    const before = t.logs.lines().length
+    await Promise.all(Array.from({ length: 100 }, () => new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write('POST /probe/any HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{"a":')
+        setTimeout(() => { socket.destroy(); resolve() }, 50)
+      })
+      socket.on('error', () => { resolve() })
+    })))
+    await sleep(1000)
+    const lines = t.logs.lines().slice(before)
+    const errors = lines.filter((l) => Number(l.level) >= 50)
+    expect(errors).toEqual([])
+    expect(JSON.stringify(lines)).not.toMatch(/"stack"/)
+    const aborts = lines.filter((l) => /abort/i.test(String(l.msg)))
+    expect(aborts.length).toBeGreaterThan(0)
+    expect(aborts.length).toBeLessThanOrEqual(10)
   })
 })
