@@ -79,6 +79,8 @@ function pgCode (err: unknown): string | undefined {
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
     if (typeof code === 'string' && UNAVAILABLE_NODE_CODES.has(code)) return code
     if (e instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) return '08000'
+    // node-postgres' own query_timeout (the server never answered: frozen, partitioned) has no code.
+    if (e instanceof Error && /^Query read timeout$/.test(e.message)) return '57014'
   }
   return undefined
 }
@@ -107,7 +109,10 @@ export function toAppError (err: unknown): AppError {
   // A deadlock or serialization failure rolled the whole transaction back: nothing was written, and
   // the same request is likely to succeed a moment later (a project deleted while its tasks fire).
   if (code === '40P01' || code === '40001') return new AppError('CONCURRENT_UPDATE', 503, 'The operation collided with concurrent work and was rolled back; retry it', { headers: { 'retry-after': '1' } })
-  if (code === '57014') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
+  // Every wait that ran out is a 503: a statement (57014, or the client's query timeout mapped to
+  // it above), a lock (55P03), an idle transaction or session the server ended (25P03, 57P05); the
+  // pool and connect timeouts count as unavailable (08000) below.
+  if (code === '57014' || code === '55P03' || code === '25P03' || code === '57P05') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
   if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
   }
