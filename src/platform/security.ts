@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import { jsonDepthExceeds } from '../lib/json-depth.ts'
+import type { RouteOptions } from 'fastify'
 import { AppError, platformErrors } from './errors.ts'
+import { ProblemSchema } from './problem-schema.ts'
 
 // PostgreSQL text and jsonb cannot hold U+0000: a NUL that reached a query was a 500 (SQLSTATE
 // 22021/22P05). It is refused at the edge, in the URL (`%00`) and as a JSON escape (`\u0000` not
@@ -57,6 +59,13 @@ export default fp(async function security (app) {
       return
     }
     done()
+  })
+
+  // Every route can answer 414 (the hook above runs for all): say so in its schema and the document.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const schema = route.schema as { response?: Record<string, unknown> } | undefined
+    if (!schema?.response || schema.response[414]) return
+    schema.response = { ...schema.response, 414: ProblemSchema }
   })
 
   await app.register(cors, {

@@ -68,3 +68,15 @@ export const SessionListSchema = Type.Object({ items: Type.Array(SessionSchema) 
 
 /** SessionIdParams names a session in the URL. */
 export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+
+/** JwksSchema is the RFC 7517 key set at /.well-known/jwks.json: Ed25519 public keys (RFC 8037). */
+export const JwksSchema = Type.Object({
+  keys: Type.Array(Type.Object({
+    kty: Type.Literal('OKP'),
+    crv: Type.Literal('Ed25519'),
+    x: Type.String({ description: 'The public key, base64url' }),
+    kid: Type.String({ description: 'The key id access tokens name in their header' }),
+    alg: Type.Literal('EdDSA'),
+    use: Type.Literal('sig')
+  }), { description: 'The active key and the retired keys that still verify tokens' })
+}, { description: 'Public keys that verify access tokens' })
