@@ -11,6 +11,7 @@ import type { UserRow } from './table.ts'
 import { normaliseEmail, toUser } from './view.ts'
 import type { User } from './schemas.ts'
 import { isUniqueViolation } from '../../lib/sql-state.ts'
+import { isId } from '../../lib/ids.ts'
 
 /** Principal is what an access check needs to know about a user, cached per node and invalidated on change. */
 export interface Principal { status: UserRow['status'], roles: string[] }
@@ -24,7 +25,6 @@ interface UsersDeps {
   revokeSessions: (userId: string, reason: string) => Promise<void>
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
@@ -153,7 +153,7 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
       // decodeCursor lets through ids like 36 dashes and dates PostgreSQL cannot hold, which the
       // query turned into 500s; a cursor must name a UUID and a time in the form the cursor encoder writes.
-      if (query.cursor !== undefined && (!cursor || !UUID.test(cursor.id) || !CURSOR_TIME.test(cursor.at))) {
+      if (query.cursor !== undefined && (!cursor || !isId(cursor.id) || !CURSOR_TIME.test(cursor.at))) {
         throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
       }
       return pageOf(await repo.list({ ...query, cursor }), query.limit, toUser)
