@@ -110,6 +110,29 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
         throw err
       }
     },
+    /**
+     * createIfFree creates a self-registered account unless the email is taken, and then creates
+     * nothing: both cases run the same transaction and the same INSERT (ON CONFLICT DO NOTHING), so
+     * the time a registration takes does not tell whether the address has an account (AU-12).
+     */
+    async createIfFree (input: { email: string, name?: string, passwordHash: string, emailVerified: boolean }): Promise<UserRow | undefined> {
+      return db.transaction(async (tx) => {
+        // A commit that wrote rows waits for the WAL flush; one that wrote nothing (a taken address)
+        // does not, which alone told the cases apart. Not waiting for it in either case makes them
+        // alike; a crash in the next fraction of a second can lose the new account, and its owner
+        // registers again (the verification mail, written after, would not have gone out either).
+        await tx.execute(sql`SET LOCAL synchronous_commit TO OFF`)
+        const row = await repo.insertIfFree({
+          email: normaliseEmail(input.email),
+          name: input.name ?? '',
+          passwordHash: input.passwordHash,
+          roles: ['user'],
+          emailVerifiedAt: input.emailVerified ? new Date() : null
+        }, tx)
+        if (row) await events.record(userEvent('user.created', row), tx)
+        return row
+      })
+    },
     async updateMe (id: string, changes: { name?: string }): Promise<User> {
       const row = await updateWithEvent(id, changes, () => 'user.updated')
       if (!row || row.deletedAt) throw userErrors.USER_NOT_FOUND()
