@@ -57,6 +57,15 @@ export interface AppOverrides {
 }
 
 /**
+ * connectionsCheckingInterval is how often Node looks for sockets past their headers or request
+ * timeout: a quarter of the headers timeout (250 ms to 1 s), so a slow-header socket is closed
+ * within that margin of HEADERS_TIMEOUT_MS. The check walks the open connections, hence the floor.
+ */
+export function connectionsCheckingInterval (headersTimeout: number): number {
+  return Math.min(1000, Math.max(250, Math.floor(headersTimeout / 4)))
+}
+
+/**
  * buildApp is the one composition root: platform plugins, then modules, in an explicit order.
  * It opens no connection until the first query; `server.ts` adds listening and shutdown.
  */
@@ -72,6 +81,9 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
       const given = req.headers['x-request-id']
       return isWellFormedRequestId(given) ? given : newId()
     },
+    // Node enforces headersTimeout/requestTimeout only when its connection check runs, every 30 s by
+    // default: a slow-header socket lived up to 40 s with a 10 s headers timeout (HT-02).
+    http: { connectionsCheckingInterval: connectionsCheckingInterval(config.http.headersTimeout) },
     bodyLimit: config.http.bodyLimit,
     requestTimeout: config.http.requestTimeout,
     keepAliveTimeout: config.http.keepAliveTimeout,

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto'
+import { Type, type TString } from 'typebox'
 
 const POOL_SIZE = 16 * 512
 const pool = Buffer.allocUnsafe(POOL_SIZE)
@@ -50,4 +51,24 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /** isWellFormedRequestId accepts a client-sent X-Request-ID only when it is short and log-safe. */
 export function isWellFormedRequestId (value: unknown): value is string {
   return typeof value === 'string' && REQUEST_ID.test(value)
+}
+
+/** UUID_PATTERN is the one spelling of an id the API hands out and takes: lowercase hex, hyphenated (RFC 9562). */
+export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+
+const CANONICAL_ID = new RegExp(UUID_PATTERN)
+
+/** isId accepts a value that is an id in the one spelling idSchema allows (cursors, channels, event ids). */
+export function isId (value: unknown): value is string {
+  return typeof value === 'string' && CANONICAL_ID.test(value)
+}
+
+/**
+ * idSchema is the schema of every id in params, queries, bodies and replies. `format: uuid` alone
+ * (Ajv) also takes `urn:uuid:…` and upper case: PostgreSQL refused the URN form (a 500), and an
+ * upper-case id would be a second name for the same row in caches and channels. The pattern and
+ * the exact length allow the canonical form only; the format stays for the OpenAPI readers.
+ */
+export function idSchema (options: { description?: string } = {}): TString {
+  return Type.String({ format: 'uuid', pattern: UUID_PATTERN, minLength: 36, maxLength: 36, ...options })
 }

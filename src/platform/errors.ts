@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { createClientAbortLog, isClientAbort } from './client-aborts.ts'
 
 /** AppError is an expected failure with a stable UPPER_SNAKE code, rendered as problem+json. */
 export class AppError extends Error {
@@ -47,6 +48,9 @@ export const platformErrors = defineErrors({
   // PostgreSQL text and jsonb cannot hold U+0000: refused at the edge (security.ts) and, should one
   // slip through another way, when the database refuses it (SQLSTATE 22021/22P05).
   NUL_CHARACTER: [400, 'Text must not contain the NUL character (U+0000)'],
+  // Nobody reads this reply: it exists so the request line records a client-side status, not a 5xx.
+  CLIENT_ABORTED: [400, 'The client closed the connection before the request was complete'],
+  URL_TOO_LONG: [414, 'The request URL is longer than this server accepts'],
   SERVICE_UNAVAILABLE: [503, 'A dependency is unavailable; retry shortly'],
   INTERNAL: [500, 'An unexpected error occurred']
 })
@@ -75,6 +79,8 @@ function pgCode (err: unknown): string | undefined {
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code
     if (typeof code === 'string' && UNAVAILABLE_NODE_CODES.has(code)) return code
     if (e instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) return '08000'
+    // node-postgres' own query_timeout (the server never answered: frozen, partitioned) has no code.
+    if (e instanceof Error && /^Query read timeout$/.test(e.message)) return '57014'
   }
   return undefined
 }
@@ -107,7 +113,10 @@ export function toAppError (err: unknown): AppError {
   // A deadlock or serialization failure rolled the whole transaction back: nothing was written, and
   // the same request is likely to succeed a moment later (a project deleted while its tasks fire).
   if (code === '40P01' || code === '40001') return new AppError('CONCURRENT_UPDATE', 503, 'The operation collided with concurrent work and was rolled back; retry it', { headers: { 'retry-after': '1' } })
-  if (code === '57014') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
+  // Every wait that ran out is a 503: a statement (57014, or the client's query timeout mapped to
+  // it above), a lock (55P03), an idle transaction or session the server ended (25P03, 57P05); the
+  // pool and connect timeouts count as unavailable (08000) below.
+  if (code === '57014' || code === '55P03' || code === '25P03' || code === '57P05') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
   if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
     return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
   }
@@ -164,7 +173,13 @@ export function handleFrameworkError (err: FastifyError, request: FastifyRequest
 
 /** errors installs the one error handler and the 404 handler; registered first so all later plugins use it. */
 export default fp(async function errors (app) {
+  const aborts = createClientAbortLog(app.log, { linesPerWindow: 5, windowMs: 10_000 })
+  app.addHook('onClose', async () => { aborts.close() })
   app.setErrorHandler(function handleError (err, request, reply) {
+    if (isClientAbort(err, request)) {
+      aborts.note(request)
+      return sendProblem(reply, platformErrors.CLIENT_ABORTED())
+    }
     const error = toAppError(err)
     if (error.status >= 500) request.log.error({ err }, 'request failed')
     return sendProblem(reply, error)

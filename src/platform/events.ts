@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { sql } from 'drizzle-orm'
 import type { Database } from './db.ts'
 import { outbox } from './events-table.ts'
+import { isId } from '../lib/ids.ts'
 
 /** DomainEvent is what a service records with its change: `execution.completed` on `execution:<id>`, to be seen on `project:<id>` … */
 export interface DomainEvent {
@@ -51,7 +52,6 @@ declare module 'fastify' {
 
 const TOPIC = 'backplane.events'
 const BATCH = 500
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 // One relay at a time across every node: publication order is the order of positions.
 const RELAY_LOCK = sql`pg_try_advisory_xact_lock(hashtextextended('backplane:outbox-relay', 0))`
 
@@ -77,7 +77,7 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
     },
     onPublish (handler) { publishHandlers.push(handler) },
     async replay (afterId, channels, limit = 1000) {
-      if (!UUID.test(afterId) || channels.length === 0) return { gap: true, events: [] }
+      if (!isId(afterId) || channels.length === 0) return { gap: true, events: [] }
       const from = await db.execute<{ position: string | number | null }>(sql`SELECT position FROM ${outbox} WHERE id = ${afterId}`)
       const position = from.rows[0]?.position
       if (position === undefined || position === null) return { gap: true, events: [] }
@@ -105,7 +105,7 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
         const positions = (await tx.execute<{ p: string }>(sql`SELECT nextval('outbox_position_seq') AS p FROM generate_series(1, ${rows.length})`)).rows.map((r) => Number(r.p)).sort((a, b) => a - b)
         const list = rows.map((row, i) => toEvent(row, positions[i]!))
         // Ids come from the table (uuid column) and positions from the sequence: safe to inline.
-        if (!list.every((e) => UUID.test(e.id) && Number.isSafeInteger(e.position))) throw new Error('outbox row with a malformed id or position')
+        if (!list.every((e) => isId(e.id) && Number.isSafeInteger(e.position))) throw new Error('outbox row with a malformed id or position')
         for (const event of list) for (const handler of publishHandlers) await handler(event, tx)
         for (const event of list) await publish(JSON.stringify(event))
         await tx.execute(sql`

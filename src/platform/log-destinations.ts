@@ -1,7 +1,6 @@
 import type { DestinationStream } from 'pino'
-import type { PinoRollOptions, RollStream } from 'pino-roll'
 
-/** Sink is a byte stream the log batch is written to: a sonic-boom in buffer mode (stdout, the pino-roll file). */
+/** Sink is a byte stream the log batch is written to: a sonic-boom in buffer mode (stdout) or the rotating LOG_FILE (log-file.ts). */
 export interface Sink {
   write: (chunk: Buffer) => unknown
   flushSync: () => void
@@ -75,41 +74,6 @@ export function batchedLog (sinks: readonly Sink[]): LogDestination {
       handOn()
       process.removeListener('exit', flushSync)
       for (const sink of sinks) sink.end()
-    }
-  }
-}
-
-/**
- * rotatingFile is a pino-roll stream that exists at once: pino-roll opens its file asynchronously
- * (it numbers files after those already there), so what is written before it is open is kept and
- * written first (a process that ends within those first milliseconds has its lines on stdout only).
- */
-export function rotatingFile (options: PinoRollOptions): Sink {
-  let early: Buffer[] | undefined = []
-  let stream: RollStream | undefined
-  let ended = false
-  import('pino-roll').then(async ({ default: roll }) => {
-    stream = await roll({ ...options, contentMode: 'buffer' })
-    for (const chunk of early ?? []) stream.write(chunk)
-    early = undefined
-    if (ended) stream.end()
-  }).catch((err: unknown) => {
-    early = undefined
-    process.stderr.write(`backplane: cannot open LOG_FILE ${options.file}: ${(err as Error).message}\n`)
-  })
-  return {
-    write (chunk) {
-      if (stream) stream.write(chunk)
-      else early?.push(chunk)
-    },
-    flushSync () { stream?.flushSync() },
-    flush (cb) {
-      if (stream) stream.flush(cb)
-      else cb()
-    },
-    end () {
-      ended = true
-      stream?.end()
     }
   }
 }

@@ -1,11 +1,11 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
-import type { PinoRollOptions } from 'pino-roll'
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { Config } from '../config.ts'
 import { ConfigError } from '../lib/config-values.ts'
 import { memoize } from '../lib/memo.ts'
-import { batchedLog, rotatingFile, type Sink } from './log-destinations.ts'
+import { batchedLog, type Sink } from './log-destinations.ts'
+import { parseLogSize, rotatingLogFile, type LogFileOptions } from './log-file.ts'
 
 const SECRET_KEYS = [
   'password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'accessToken', 'refreshToken',
@@ -124,26 +124,24 @@ export function createLogger (config: Config, destination?: DestinationStream, l
   if (destination) return pino(options, destination)
   if (config.log.file) checkLogFile(config.log.file)
   if (config.log.pretty) {
-    // For humans at a terminal: pino-pretty formats in a worker thread (development only).
-    const targets: Array<{ target: string, options: object }> = [
-      { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }
-    ]
-    if (config.log.file) targets.push({ target: 'pino-roll', options: rollOptions(config) })
-    return pino({ ...options, transport: { targets } })
+    // For humans at a terminal: pino-pretty formats in a worker thread (development only); the
+    // file keeps JSON lines, rotated the same way as without LOG_PRETTY.
+    const pretty = pino.transport({ target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } })
+    if (!config.log.file) return pino(options, pretty)
+    return pino(options, pino.multistream([{ level: 'trace', stream: pretty }, { level: 'trace', stream: batchedLog([rotatingLogFile(fileOptions(config))]) }]))
   }
   // Asynchronous and batched: a request never waits on a write (synchronous logging halves
   // throughput), and every line is encoded once for all destinations. A worker-thread transport
   // copies every line into shared memory and parses it again there: measured at ~35 µs a request line.
   // In buffer mode sonic-boom takes Buffers (its typings name only strings).
   const stdout = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) as unknown as Sink
-  const sinks = config.log.file ? [stdout, rotatingFile(rollOptions(config))] : [stdout]
+  const sinks = config.log.file ? [stdout, rotatingLogFile(fileOptions(config))] : [stdout]
   return pino(options, batchedLog(sinks))
 }
 
 /**
- * checkLogFile makes LOG_FILE's folder and checks it can be written, at start-up: pino-roll opens
- * the file later, and a failure there is an unhandled stream error that kills the process with a
- * stack trace (and leaves the embedded PostgreSQL running).
+ * checkLogFile makes LOG_FILE's folder and checks it can be written, at start-up, with a message
+ * naming the setting: a failure later would be a stack trace (and leave the embedded PostgreSQL running).
  */
 function checkLogFile (file: string): void {
   const dir = dirname(resolve(file))
@@ -158,6 +156,6 @@ function checkLogFile (file: string): void {
   }
 }
 
-function rollOptions (config: Config): PinoRollOptions {
-  return { file: config.log.file!, size: config.log.fileSize, limit: { count: config.log.fileCount }, mkdir: true }
+function fileOptions (config: Config): LogFileOptions {
+  return { file: config.log.file!, maxBytes: parseLogSize(config.log.fileSize), keep: config.log.fileCount }
 }

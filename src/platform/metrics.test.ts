@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts'
 import { defineModule } from './modules.ts'
 
+// Debian's `prometheus` package (.ci/run installs it). Missing, the test fails: a skip would hide it.
+const PROMTOOL = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool'
 const TOKEN = `mt_${randomBytes(16).toString('hex')}`
 const PRODUCTION = { BACKPLANE_ENV: 'production', BACKPLANE_SECRET: randomBytes(32).toString('base64'), DATABASE_EMBEDDED_OK: 'true' }
 
@@ -64,6 +68,18 @@ describe('/metrics (open, outside production)', () => {
     for (const url of scans) expect(text).not.toContain(url)
     const routes = new Set([...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]))
     expect([...routes].every((r) => r === 'unmatched' || r?.startsWith('/'))).toBe(true)
+  })
+
+  it('passes `promtool check metrics` with no problem reported', async () => {
+    if (!existsSync(PROMTOOL)) throw new Error(`promtool is missing at ${PROMTOOL}: install Debian's prometheus package (.ci/run does)`)
+    // Runs after the tests above, so the histogram has series with labels of every kind.
+    const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body
+    const run = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 })
+    expect(run.stdout + run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    // The per-type gauges carry what the renamed totals held.
+    expect(text).toMatch(/^# TYPE nodejs_active_handles gauge$/m)
+    expect(text).toMatch(/^nodejs_active_resources\{type="[^"]+"\} \d+/m)
   })
 })
 

@@ -19,10 +19,16 @@ function tokenMatches (header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want)
 }
 
+const DEFAULT_GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
 /** metrics serves `/metrics` (Prometheus text) with request durations by route, status and frontend, event-loop delay and memory. */
 export default fp(async function metrics (app) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 })
+  // prom-client names three gauges `…_total`, a suffix Prometheus keeps for counters: `promtool check
+  // metrics` fails on them and recording rules treat them as counters. The per-type gauges beside
+  // them (`nodejs_active_handles{type}` …) hold the same numbers; `sum()` of those is the total.
+  for (const name of DEFAULT_GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name)
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by method, route, status and registered frontend (empty without a frontend key)',

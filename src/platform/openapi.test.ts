@@ -12,6 +12,10 @@ const PRODUCTION = { BACKPLANE_ENV: 'production', BACKPLANE_SECRET: randomBytes(
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 interface LintProblem { ruleId: string, severity: 'error' | 'warn', message: string, location?: Array<{ pointer?: string }> }
+interface Operation {
+  responses?: Record<string, { content?: Record<string, unknown> }>
+  parameters?: Array<{ in: string, name: string, required?: boolean, schema?: { default?: unknown } }>
+}
 interface LintResult { code: number | null, problems: LintProblem[], stderr: string }
 
 /** redoclyLint runs the project's Redocly CLI on a file with its recommended rules and parses the JSON report. */
@@ -109,17 +113,67 @@ describe('OpenAPI document (development)', () => {
     expect(js.body).toContain('createApiReference')
   })
 
-  it('passes redocly lint with no errors', async () => {
+  it('declares every error response as application/problem+json, the type the server sends', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const wrong: string[] = []
+    let errorResponses = 0
+    for (const [path, item] of Object.entries(doc.paths) as Array<[string, Record<string, Operation>]>) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(op.responses ?? {})) {
+          if (!/^[45]/.test(status)) continue
+          errorResponses++
+          const types = Object.keys(response.content ?? {})
+          // Readiness answers 503 with its own report (the checks that failed), not a problem.
+          const expected = path === '/health/ready' && status === '503' ? 'application/json' : 'application/problem+json'
+          if (types.join() !== expected) wrong.push(`${method.toUpperCase()} ${path} ${status}: ${types.join() || 'no content'}`)
+        }
+      }
+    }
+    expect(errorResponses).toBeGreaterThan(100)
+    expect(wrong).toEqual([])
+    // What the document says is what a reply carries.
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/users/me' })
+    expect(res.statusCode).toBe(401)
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+  })
+
+  it('marks no query parameter with a default as required', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const wrong: string[] = []
+    let defaulted = 0
+    for (const [path, item] of Object.entries(doc.paths) as Array<[string, Record<string, Operation>]>) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const param of op.parameters ?? []) {
+          if (param.in !== 'query' || param.schema?.default === undefined) continue
+          defaulted++
+          if (param.required) wrong.push(`${method.toUpperCase()} ${path} ?${param.name}`)
+        }
+      }
+    }
+    expect(defaulted).toBeGreaterThan(5)
+    expect(wrong).toEqual([])
+  })
+
+  it('documents the JWKS endpoint and its reply', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const op = doc.paths['/.well-known/jwks.json']?.get
+    expect(op).toMatchObject({ operationId: 'jwks', security: [] })
+    const schema = op.responses['200'].content['application/json'].schema
+    expect(schema.properties.keys.type).toBe('array')
+    expect(schema.properties.keys.items.properties).toHaveProperty('kid')
+    const jwks = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+    expect(jwks.statusCode).toBe(200)
+    expect(jwks.json().keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: expect.any(String) })
+  })
+
+  it('passes redocly lint with no errors and no warnings', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json()
     const dir = await mkdtemp(join(tmpdir(), 'backplane-openapi-'))
     try {
       const file = join(dir, 'openapi.json')
       await writeFile(file, JSON.stringify(doc, null, 2))
       const result = await redoclyLint(file, dir)
-      const errors = result.problems.filter((p) => p.severity === 'error')
-      const warnings = result.problems.filter((p) => p.severity === 'warn')
-      if (warnings.length > 0) console.info('redocly warnings:', warnings.map((w) => `${w.ruleId}: ${w.message} ${w.location?.[0]?.pointer ?? ''}`))
-      expect(errors.map((e) => `${e.ruleId}: ${e.message} ${e.location?.[0]?.pointer ?? ''}`)).toEqual([])
+      expect(result.problems.map((e) => `${e.severity} ${e.ruleId}: ${e.message} ${e.location?.[0]?.pointer ?? ''}`)).toEqual([])
       expect(result.code).toBe(0)
     } finally {
       await rm(dir, { recursive: true, force: true })

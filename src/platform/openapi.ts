@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import { registerDocsPage } from './docs-page.ts'
+import { correctDocument } from './openapi-document.ts'
 import { description, version } from '../lib/version.ts'
 
 /**
@@ -12,6 +13,7 @@ export default fp(async function openapi (app) {
   await app.register(swagger, {
     // platform/auth documents `security` on every protected /api/ route; a route left without it is public.
     transform: ({ schema, url }) => ({ schema: schema?.security ? schema : { ...schema, security: [] }, url }),
+    transformObject: (document) => 'openapiObject' in document ? correctDocument(document.openapiObject) : document.swaggerObject,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -20,7 +22,9 @@ export default fp(async function openapi (app) {
         description,
         license: { name: 'MIT', identifier: 'MIT' }
       },
-      servers: [{ url: config.http.publicUrl ?? `http://localhost:${config.http.port}`, description: 'This Backplane' }],
+      // Without PUBLIC_URL the document's own origin: a relative URL resolves against where it was read
+      // (behind a proxy too), where a guessed `http://localhost:PORT` would be wrong for any remote reader.
+      servers: [{ url: config.http.publicUrl ?? '/', description: 'This Backplane' }],
       tags: [
         { name: 'health', description: 'Liveness and readiness probes' },
         { name: 'instance', description: 'Facts about this Backplane instance' },

@@ -119,7 +119,7 @@ export default fp(async function rateLimit (app: FastifyInstance) {
       return request.actor
     } catch (error) {
       // Junk, expired or revoked credentials (or a dependency failing): the caller is anonymous to
-      // the limiter; the route's own check answers 401 (or 503) unless the IP's budget is spent first.
+      // the limiter; the route's own check answers 401 (or 503), and a 401 beats the IP's 429.
       verified.set(request, { error })
       return null
     } finally {
@@ -175,6 +175,21 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     onExceeded,
     errorResponseBuilder: (_request, context) => rateLimitErrors.RATE_LIMITED(`Too many requests; retry in ${context.after}`)
   })
+  /**
+   * refusedCredential turns a 429 into the 401 of the credential the request carried, when that was
+   * refused: a 429 tells a client to wait and retry, a revoked or invalid token needs a new sign-in
+   * (a client whose address spent its anonymous budget would otherwise retry a dead token forever).
+   * The request was still counted, and the credential was verified either way, so this costs nothing.
+   */
+  function refusedCredential (request: FastifyRequest, reply: FastifyReply, limited: Error): Error {
+    const outcome = verified.get(request)
+    const refused = outcome && 'error' in outcome && (outcome.error as { status?: number }).status === 401 ? outcome.error : undefined
+    if (!(refused instanceof Error)) return limited
+    reply.removeHeader('retry-after')
+    reply.header('www-authenticate', 'Bearer realm="backplane"')
+    return refused
+  }
+
   /** answer sets the draft-spec RateLimit headers for a counted request, and returns the 429 once it is over its budget. */
   function answer (request: FastifyRequest, reply: FastifyReply, key: string, count: WindowCount): Error | undefined {
     const max = budgetOf(key)
@@ -204,7 +219,7 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     if (key !== undefined && counted !== undefined) return done(answer(request, reply, key, counted))
     ;(key === undefined ? keyOf(request) : Promise.resolve(key))
       .then(async (k) => answer(request, reply, k, await counter.incr(k, WINDOW_MS)))
-      .then((err) => { done(err) }, done)
+      .then((err) => { done(err && refusedCredential(request, reply, err)) }, done)
   })
 
   // Every limited API route can answer 429: say so in its schema and the OpenAPI document.

@@ -299,7 +299,7 @@ describe('raw HTTP limits (HT-03)', () => {
     const badUrl = await t.app.inject({ method: 'GET', url: '/probe/item/%E0%A4%A' })
     expect(badUrl.statusCode).toBe(400)
     const { text } = await rawExchange(`GET /probe/query?q=${'u'.repeat(8 * 1024)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
-    expect(text).toMatch(/^HTTP\/1\.1 [24]\d\d /)
+    expect(text).toMatch(/^HTTP\/1\.1 414 /)
   })
 
   const routerErrors = [[`/probe/item/${'p'.repeat(1024)}`, 414], ['/probe/item/%E0%A4%A', 400]] as const

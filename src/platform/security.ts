@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import { jsonDepthExceeds } from '../lib/json-depth.ts'
+import type { RouteOptions } from 'fastify'
 import { AppError, platformErrors } from './errors.ts'
+import { ProblemSchema } from './problem-schema.ts'
 
 // PostgreSQL text and jsonb cannot hold U+0000: a NUL that reached a query was a 500 (SQLSTATE
 // 22021/22P05). It is refused at the edge, in the URL (`%00`) and as a JSON escape (`\u0000` not
@@ -30,16 +32,22 @@ export function apiSecurityHeaders (production: boolean): Record<string, string>
 
 /**
  * security applies the HTTP baseline of SECURITY.md: security headers, `no-store` caching, exact-match
- * CORS (against `app.corsOrigins`), JSON-only bodies (415 otherwise) with a depth limit, no NUL characters, and prototype-poisoning refusal.
+ * CORS (against `app.corsOrigins`), JSON-only bodies (415 otherwise) with a depth limit, a URL length limit (414), no NUL characters, and prototype-poisoning refusal.
  */
 export default fp(async function security (app) {
   const { config } = app
   // One synchronous hook sets every static header, `no-store` (a route that may be cached sets its own
   // Cache-Control in its handler) and the request id: per-request hooks are the pipeline's main cost.
   const baseline = apiSecurityHeaders(config.production)
+  const { maxUrlLength } = config.http
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(baseline)
     reply.header('x-request-id', request.id)
+    // Node's only bound on a URL is the 16 KiB header limit; no route needs more than a few KiB (HT-03).
+    if (request.url.length > maxUrlLength) {
+      done(platformErrors.URL_TOO_LONG(`The URL is longer than ${maxUrlLength} characters`))
+      return
+    }
     if (request.url.includes('%00')) {
       done(nulRefused())
       return
@@ -51,6 +59,13 @@ export default fp(async function security (app) {
       return
     }
     done()
+  })
+
+  // Every route can answer 414 (the hook above runs for all): say so in its schema and the document.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const schema = route.schema as { response?: Record<string, unknown> } | undefined
+    if (!schema?.response || schema.response[414]) return
+    schema.response = { ...schema.response, 414: ProblemSchema }
   })
 
   await app.register(cors, {

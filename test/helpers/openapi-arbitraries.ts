@@ -28,10 +28,24 @@ export type Hints = Record<string, fc.Arbitrary<unknown>>
 
 const FUTURE = { min: new Date('2031-01-01T00:00:00Z'), max: new Date('2035-01-01T00:00:00Z'), noInvalidDate: true }
 
+/**
+ * uuidFormatEdges are spellings of an id that some UUID parsers take and others refuse: Ajv's
+ * `format: uuid` took `urn:uuid:…` and upper case, PostgreSQL refused the URN (a 500). The API
+ * takes one spelling only, the lowercase hyphenated one it hands out.
+ */
+export function uuidFormatEdges (id: string): string[] {
+  return [`urn:uuid:${id}`, `URN:UUID:${id}`, id.toUpperCase(), `{${id}}`, id.replaceAll('-', ''), ` ${id}`, `${id}\n`]
+}
+
+/** withUuidEdges mixes the format-edge spellings of generated ids in with the ids themselves. */
+export function withUuidEdges (ids: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  return fc.oneof({ weight: 6, arbitrary: ids }, { weight: 1, arbitrary: fc.tuple(ids, fc.nat()).map(([id, i]) => { const edges = uuidFormatEdges(id); return edges[i % edges.length]! }) })
+}
+
 function stringArbitrary (schema: JsonSchema, ids: fc.Arbitrary<string>): fc.Arbitrary<string> {
   const min = schema.minLength ?? 0
   const max = Math.min(schema.maxLength ?? 60, 60)
-  if (schema.format === 'uuid') return ids
+  if (schema.format === 'uuid') return withUuidEdges(ids)
   if (schema.format === 'date-time') return fc.date(FUTURE).map((d) => d.toISOString())
   if (schema.format === 'email') return fc.stringMatching(/^[a-z][a-z0-9]{2,12}$/).map((s) => `fz-${s}@example.test`)
   if (schema.format === 'uri') return fc.constant('https://hooks.example.com/in')

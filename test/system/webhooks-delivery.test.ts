@@ -95,7 +95,7 @@ describe('deliveries (WH-01)', () => {
       expect(verifyStandardWebhook(secret === a.secret ? b.secret : a.secret, got.headers, got.body)).toBe('no signature matches')
       expect(verifyStandardWebhook(secret, got.headers, got.body.replace('Nightly', 'Daily'))).toBe('no signature matches')
       const body = JSON.parse(got.body)
-      expect(body).toEqual({ id: eventId, type: 'task.created', timestamp: expect.any(String), data: { taskId: 'abc', name: 'Nightly' } })
+      expect(body).toEqual({ id: eventId, type: 'task.created', timestamp: expect.any(String), aggregate: expect.stringMatching(/^task:/), sequence: expect.any(Number), data: { taskId: 'abc', name: 'Nightly' } })
       expect(Number.isNaN(Date.parse(body.timestamp))).toBe(false)
     }
     expect(unsubscribed.requests).toHaveLength(0)
@@ -106,6 +106,41 @@ describe('deliveries (WH-01)', () => {
     // A republished event (the relay ran its handlers twice) makes no second delivery.
     const { rows } = await t.app.dbPool.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE event_id = $1', [eventId])
     expect(rows[0].n).toBe(2)
+  })
+
+  // Deliveries are independent jobs (retries, two in flight per endpoint): an execution.completed can
+  // arrive before its execution.started. Each body names its aggregate and a sequence number that
+  // grows with every event of that aggregate, so a receiver orders them (README, Webhooks).
+  it('numbers the events of one aggregate so a receiver can order execution.started before execution.completed', async () => {
+    const projectId = await project()
+    let refusedStarted = false
+    const r = await receiver((_req, res, got) => {
+      // The first attempt of execution.started fails: its retry comes after execution.completed.
+      const first = !refusedStarted && JSON.parse(got.body).type === 'execution.started'
+      if (first) refusedStarted = true
+      res.statusCode = first ? 500 : 204
+      res.end()
+    })
+    const h = await hook(projectId, `${r.url}/ordered`, ['execution.started', 'execution.completed'])
+    const aggregate = `execution:${randomUUID()}`
+    for (const type of ['execution.started', 'execution.completed']) {
+      await t.app.db.transaction((tx) => t.app.events.record({ type, aggregate, channels: [`project:${projectId}`], data: { executionId: aggregate.slice(10) } }, tx))
+    }
+    await t.app.events.relayOnce()
+    await settled(h.id, 2)
+    const accepted = r.requests.slice(1).map((q) => JSON.parse(q.body) as { type: string, aggregate: string, sequence: number })
+    // Arrival order was completed, then started ...
+    expect(accepted.map((b) => b.type)).toEqual(['execution.completed', 'execution.started'])
+    for (const b of accepted) expect(b).toMatchObject({ aggregate, sequence: expect.any(Number) })
+    // ... the sequence says otherwise, and the receiver's rule (apply only what is newer than the
+    // last sequence applied for the aggregate) ends on the right state.
+    const started = accepted.find((b) => b.type === 'execution.started')!
+    const completed = accepted.find((b) => b.type === 'execution.completed')!
+    expect(started.sequence).toBeLessThan(completed.sequence)
+    const last = new Map<string, { sequence: number, type: string }>()
+    for (const b of accepted) if ((last.get(b.aggregate)?.sequence ?? -1) < b.sequence) last.set(b.aggregate, b)
+    expect(last.get(aggregate)?.type).toBe('execution.completed')
+    expect([...accepted].sort((x, y) => x.sequence - y.sequence).map((b) => b.type)).toEqual(['execution.started', 'execution.completed'])
   })
 
   it('keeps webhook-id across retries, re-signs each attempt, and backs off along the schedule', async () => {

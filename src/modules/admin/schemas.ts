@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
 const JobName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'A job name, e.g. mail.send', examples: ['mail.send'] })
 const Count = Type.Integer({ minimum: 0 })
@@ -22,7 +23,7 @@ export const QueueOverviewSchema = Type.Object({
 export const QueueNameParams = Type.Object({ name: JobName }, { additionalProperties: false })
 
 /** DeadLetterParams names one dead letter. */
-export const DeadLetterParams = Type.Object({ name: JobName, id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const DeadLetterParams = Type.Object({ name: JobName, id: idSchema() }, { additionalProperties: false })
 
 /** DeadLetterListQuerySchema bounds how many dead letters one call shows. */
 export const DeadLetterListQuerySchema = Type.Object({

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
 const Scope = Type.String({ pattern: '^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$', minLength: 3, maxLength: 81 })
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
@@ -14,7 +15,7 @@ export const CreateApiKeySchema = Type.Object({
 
 /** ApiKeySchema is a key as its owner sees it: the public prefix, never the key or its hash. */
 export const ApiKeySchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: idSchema(),
   name: Type.String({ maxLength: 100 }),
   prefix: Type.String({ maxLength: 8, description: 'The public part of the key, `bp_<prefix>_…`' }),
   scopes: Type.Array(Type.String({ maxLength: 81 }), { maxItems: 50 }),
@@ -43,4 +44,4 @@ export const ApiKeyListSchema = Type.Object({
 }, { additionalProperties: false })
 
 /** ApiKeyIdParams names a key in the URL. */
-export const ApiKeyIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const ApiKeyIdParams = Type.Object({ id: idSchema() }, { additionalProperties: false })

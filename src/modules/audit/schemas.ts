@@ -1,15 +1,16 @@
 import { Type, type Static } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
 const Outcome = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])
 const Nullable = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()])
 
 /** AuditEventSchema is one audit event as an admin sees it; no field holds a secret. */
 export const AuditEventSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: idSchema(),
   createdAt: Type.String({ format: 'date-time', description: 'When the event happened (UTC)' }),
   action: Type.String({ maxLength: 100, examples: ['auth.login'] }),
   outcome: Outcome,
-  actorId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  actorId: Type.Union([idSchema(), Type.Null()]),
   actorType: Type.Union([Type.Literal('user'), Type.Literal('api-key'), Type.Literal('system'), Type.Literal('anonymous')]),
   targetType: Nullable(50),
   targetId: Nullable(200),
@@ -24,7 +25,7 @@ export type AuditEvent = Static<typeof AuditEventSchema>
 
 /** AuditListQuerySchema filters and pages the audit trail. */
 export const AuditListQuerySchema = Type.Object({
-  actorId: Type.Optional(Type.String({ format: 'uuid' })),
+  actorId: Type.Optional(idSchema()),
   action: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}\\*?$', maxLength: 101, description: "Exact action, or a prefix ending in '*' (auth.*)" })),
   outcome: Type.Optional(Outcome),
   targetType: Type.Optional(Type.String({ maxLength: 50 })),

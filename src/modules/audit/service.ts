@@ -1,5 +1,5 @@
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
-import { newId } from '../../lib/ids.ts'
+import { isId, newId } from '../../lib/ids.ts'
 import { platformErrors } from '../../platform/errors.ts'
 import type { SecurityEvent } from '../../platform/security-events.ts'
 import { cleanText, scrubDetails } from './redaction.ts'
@@ -8,12 +8,11 @@ import type { AuditEvent, AuditListQuery } from './schemas.ts'
 import { ACTOR_TYPES, AUDIT_OUTCOMES, type AuditInsert, type AuditRow } from './table.ts'
 import type { AuditWriter } from './writer.ts'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const text = (value: string | null | undefined, max: number) => (typeof value === 'string' ? cleanText(value, max) : null)
 
 /** toAuditRow turns a reported event into a row: stamped now, fields bounded, details scrubbed of secrets. */
 export function toAuditRow (event: SecurityEvent, now = new Date()): AuditInsert {
-  const actorId = typeof event.actorId === 'string' && UUID.test(event.actorId) ? event.actorId.toLowerCase() : null
+  const actorId = isId(event.actorId) ? event.actorId : null
   const actorType = ACTOR_TYPES.includes(event.actorType as never) ? event.actorType! : actorId ? 'user' : 'anonymous'
   return {
     // The id and time are the event's own, so batching does not reorder or delay them.

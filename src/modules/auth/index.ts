@@ -10,6 +10,7 @@ import { authRoutes } from './routes.ts'
 import { createAuthService, type AuthService } from './service.ts'
 import { createSessions, type Sessions } from './sessions.ts'
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts'
+import { JwksSchema } from './schemas.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +49,7 @@ export default defineModule({
 
     app.get('/.well-known/jwks.json', {
       config: { rateLimit: false },
-      schema: { tags: ['auth'], operationId: 'jwks', summary: 'Public keys that verify access tokens' }
+      schema: { tags: ['auth'], operationId: 'jwks', summary: 'Public keys that verify access tokens', response: { 200: JwksSchema } }
     }, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300')
       return keys.jwks()

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
 // Passwords are bounded generously here; the policy (≤ 128 characters) gives the precise error.
@@ -34,7 +35,7 @@ export const TokenPairSchema = Type.Object({
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
   refreshToken: Type.String(),
-  sessionId: Type.String({ format: 'uuid' })
+  sessionId: idSchema()
 }, { additionalProperties: false })
 
 /** AcceptedSchema is the reply of flows that must not reveal whether an account exists. */
@@ -54,7 +55,7 @@ export const ChangePasswordSchema = Type.Object({ currentPassword: Password, new
 
 /** SessionSchema is one sign-in as its owner sees it. */
 export const SessionSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: idSchema(),
   current: Type.Boolean(),
   userAgent: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
@@ -67,4 +68,16 @@ export const SessionSchema = Type.Object({
 export const SessionListSchema = Type.Object({ items: Type.Array(SessionSchema) }, { additionalProperties: false })
 
 /** SessionIdParams names a session in the URL. */
-export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const SessionIdParams = Type.Object({ id: idSchema() }, { additionalProperties: false })
+
+/** JwksSchema is the RFC 7517 key set at /.well-known/jwks.json: Ed25519 public keys (RFC 8037). */
+export const JwksSchema = Type.Object({
+  keys: Type.Array(Type.Object({
+    kty: Type.Literal('OKP'),
+    crv: Type.Literal('Ed25519'),
+    x: Type.String({ description: 'The public key, base64url' }),
+    kid: Type.String({ description: 'The key id access tokens name in their header' }),
+    alg: Type.Literal('EdDSA'),
+    use: Type.Literal('sig')
+  }), { description: 'The active key and the retired keys that still verify tokens' })
+}, { description: 'Public keys that verify access tokens' })

@@ -64,6 +64,16 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
   }
 
   /**
+   * sendAccountExists tells the owner of a taken address that someone tried to register with it,
+   * with a reset link: the same token write and mail as a verification, so that the work a
+   * registration leaves behind does not tell a taken address from a free one either (AU-12).
+   */
+  async function sendAccountExists (userId: string, email: string): Promise<void> {
+    const token = await tokens.create('reset_password', { userId, ttlMs: 3600_000 })
+    await mailer.send({ to: email, subject: 'Someone tried to register with your address', text: `An account already exists for this address. If this was you, sign in, or choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If it was not you, ignore this mail.` })
+  }
+
+  /**
    * checkCurrentPassword proves the signed-in user knows the password (password and email changes).
    * Wrong guesses count towards the account lock like failed sign-ins: a stolen access token must
    * not allow unlimited guessing from many addresses (the per-IP limit alone did). Audited as `action`.
@@ -94,13 +104,17 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
         if (!input.inviteToken || !(await tokens.consumeInvite(input.inviteToken, input.email))) throw authFlowErrors.INVITATION_REQUIRED()
       }
       const passwordHash = await hashPassword(input.password)
+      // A taken address used to return here, before the INSERT: 3.4-3.9 ms faster than a free one
+      // (Mann-Whitney p < 0.001, AU-12). Both now run the same lookup and the same INSERT, which
+      // creates nothing for a taken address, and both leave the same work behind: a one-time token
+      // and a mail (a verification link, or a reset link for the owner of the taken address).
       const existing = await users.findForLogin(input.email)
-      if (existing) {
-        audit(ctx, { action: 'user.register_existing_email', outcome: 'failure', targetType: 'user', targetId: existing.id })
-        sendLater({ to: existing.email, subject: 'Someone tried to register with your address', text: 'An account already exists for this address. If this was you, sign in or reset your password.' })
+      const user = await users.createIfFree({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' })
+      if (!user) {
+        audit(ctx, { action: 'user.register_existing_email', outcome: 'failure', targetType: 'user', targetId: existing?.id ?? null })
+        if (existing) later(sendAccountExists(existing.id, existing.email))
         return
       }
-      const user = await users.create({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' })
       audit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id })
       if (!user.emailVerifiedAt) later(sendVerification(user.id, user.email))
     },

@@ -4,10 +4,11 @@ import { Type } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { ExecutionsService } from './service.ts'
 import { AgentMetricsSchema, ExecutionIdParams, ExecutionListQuerySchema, ExecutionListSchema, ExecutionSchema } from './schemas.ts'
+import { idSchema } from '../../lib/ids.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema }
 const tags = ['executions']
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+const IdParams = Type.Object({ id: idSchema() }, { additionalProperties: false })
 type Params = { id: string }
 
 /** executionsRoutes let people follow, start and cancel runs. */

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
-const Id = Type.String({ format: 'uuid' })
+const Id = idSchema()
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 

@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
 /** InstanceSchema describes this Backplane instance publicly. */
 export const InstanceSchema = Type.Object({
-  id: Type.String({ format: 'uuid', description: 'Stable id of this instance, shared by all its nodes' }),
+  id: idSchema({ description: 'Stable id of this instance, shared by all its nodes' }),
   name: Type.String({ maxLength: 200 }),
   version: Type.String({ maxLength: 50, description: 'Backplane version serving this request' })
 }, { additionalProperties: false })

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { isId } from '../../lib/ids.ts'
 
 /** KeysetPosition is the last row of a page: its sort value (a time or a name) and its id, the tie-breaker. */
 export interface KeysetPosition { value: string, id: string }
@@ -9,8 +10,6 @@ export interface CursorCodec {
   /** decode returns undefined for a cursor that was tampered with or made for another scope. */
   decode: (scope: string, text: string) => KeysetPosition | undefined
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * createCursorCodec signs cursors with HMAC-SHA256 over their scope (the sort order and who asked,
@@ -35,7 +34,7 @@ export function createCursorCodec (key: () => Buffer): CursorCodec {
         const parsed: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'))
         if (!Array.isArray(parsed) || parsed.length !== 2) return undefined
         const [value, id] = parsed as unknown[]
-        if (typeof value !== 'string' || typeof id !== 'string' || !UUID.test(id)) return undefined
+        if (typeof value !== 'string' || typeof id !== 'string' || !isId(id)) return undefined
         return { value, id }
       } catch {
         return undefined

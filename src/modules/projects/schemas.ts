@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
-const Id = Type.String({ format: 'uuid', maxLength: 36 })
+const Id = idSchema()
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
 // At least one non-space character: a blank name is no name.
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })

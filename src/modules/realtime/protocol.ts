@@ -3,6 +3,8 @@
  * the same protocol (it keeps its own copy of these types so that it has no server imports).
  */
 
+import { isId } from '../../lib/ids.ts'
+
 /** REALTIME_PATH is where the WebSocket is served. */
 export const REALTIME_PATH = '/api/v1/realtime'
 
@@ -65,12 +67,8 @@ export type ErrorCode =
   | 'CHANNEL_INVALID' | 'CHANNEL_NOT_FOUND' | 'CHANNEL_FORBIDDEN' | 'CHANNEL_UNAVAILABLE'
   | 'AUTH_INVALID'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 /** isUuid accepts the canonical lowercase form only (the form ids are stored and published in). */
-export function isUuid (value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value)
-}
+export const isUuid = isId
 
 const KEYS: Record<string, readonly string[]> = {
   subscribe: ['type', 'channel', 'lastEventId'],

@@ -56,7 +56,9 @@ export function realtimeRoutes ({ tickets, connections, handshake, handshakes }:
           403: ProblemSchema,
           426: ProblemSchema,
           429: ProblemSchema,
-          503: ProblemSchema
+          503: ProblemSchema,
+          // A WebSocket has no 2xx: any status not listed is a problem too (OpenAPI's catch-all).
+          default: { ...ProblemSchema, description: 'Any other failure, as a problem' }
         }
       },
       // After the access check: the per-user socket cap and the credential's expiry.

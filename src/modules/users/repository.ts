@@ -27,6 +27,11 @@ export function createUsersRepository (db: Database) {
       const [row] = await tx.insert(users).values(values).returning()
       return row!
     },
+    /** insertIfFree inserts the account unless a live one holds the email (then nothing, and no row back): one statement either way. */
+    async insertIfFree (values: typeof users.$inferInsert, tx: Database = db): Promise<UserRow | undefined> {
+      const [row] = await tx.insert(users).values(values).onConflictDoNothing().returning()
+      return row
+    },
     async update (id: string, values: Partial<typeof users.$inferInsert>, tx: Database = db): Promise<UserRow | undefined> {
       const [row] = await tx.update(users).set(values).where(eq(users.id, id)).returning()
       return row

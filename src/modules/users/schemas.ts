@@ -1,10 +1,11 @@
 import { Type, type Static } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
 
 /** UserSchema is a user as clients see it: never a hash, a lock counter or a token. */
 export const UserSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: idSchema(),
   email: Email,
   name: Type.String({ maxLength: 200 }),
   roles: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 }),
@@ -45,7 +46,7 @@ export const UserListSchema = Type.Object({
 }, { additionalProperties: false })
 
 /** UserIdParams names a user in the URL. */
-export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const UserIdParams = Type.Object({ id: idSchema() }, { additionalProperties: false })
 
 /** EmailSchema is a validated email address. */
 export const EmailSchema = Email

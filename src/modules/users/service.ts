@@ -11,6 +11,7 @@ import type { UserRow } from './table.ts'
 import { normaliseEmail, toUser } from './view.ts'
 import type { User } from './schemas.ts'
 import { isUniqueViolation } from '../../lib/sql-state.ts'
+import { isId } from '../../lib/ids.ts'
 
 /** Principal is what an access check needs to know about a user, cached per node and invalidated on change. */
 export interface Principal { status: UserRow['status'], roles: string[] }
@@ -24,7 +25,6 @@ interface UsersDeps {
   revokeSessions: (userId: string, reason: string) => Promise<void>
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
@@ -110,6 +110,29 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
         throw err
       }
     },
+    /**
+     * createIfFree creates a self-registered account unless the email is taken, and then creates
+     * nothing: both cases run the same transaction and the same INSERT (ON CONFLICT DO NOTHING), so
+     * the time a registration takes does not tell whether the address has an account (AU-12).
+     */
+    async createIfFree (input: { email: string, name?: string, passwordHash: string, emailVerified: boolean }): Promise<UserRow | undefined> {
+      return db.transaction(async (tx) => {
+        // A commit that wrote rows waits for the WAL flush; one that wrote nothing (a taken address)
+        // does not, which alone told the cases apart. Not waiting for it in either case makes them
+        // alike; a crash in the next fraction of a second can lose the new account, and its owner
+        // registers again (the verification mail, written after, would not have gone out either).
+        await tx.execute(sql`SET LOCAL synchronous_commit TO OFF`)
+        const row = await repo.insertIfFree({
+          email: normaliseEmail(input.email),
+          name: input.name ?? '',
+          passwordHash: input.passwordHash,
+          roles: ['user'],
+          emailVerifiedAt: input.emailVerified ? new Date() : null
+        }, tx)
+        if (row) await events.record(userEvent('user.created', row), tx)
+        return row
+      })
+    },
     async updateMe (id: string, changes: { name?: string }): Promise<User> {
       const row = await updateWithEvent(id, changes, () => 'user.updated')
       if (!row || row.deletedAt) throw userErrors.USER_NOT_FOUND()
@@ -153,7 +176,7 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
       // decodeCursor lets through ids like 36 dashes and dates PostgreSQL cannot hold, which the
       // query turned into 500s; a cursor must name a UUID and a time in the form the cursor encoder writes.
-      if (query.cursor !== undefined && (!cursor || !UUID.test(cursor.id) || !CURSOR_TIME.test(cursor.at))) {
+      if (query.cursor !== undefined && (!cursor || !isId(cursor.id) || !CURSOR_TIME.test(cursor.at))) {
         throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
       }
       return pageOf(await repo.list({ ...query, cursor }), query.limit, toUser)

@@ -173,7 +173,7 @@ describe('RC-01 the admin list', () => {
     ['wrong shape', Buffer.from(JSON.stringify({ at: 1 })).toString('base64url')],
     ['SQL in the id', Buffer.from(JSON.stringify(['2024-01-01T00:00:00.000Z', "' OR 1=1--"])).toString('base64url')],
     ['bad date', Buffer.from(JSON.stringify(['yesterday', '0190a000-0000-7000-8000-000000000000'])).toString('base64url')],
-    ['too long', 'A'.repeat(5000)],
+    ['too long', 'A'.repeat(1000)],
     ['an id that is not a UUID', Buffer.from(JSON.stringify(['2024-01-01T00:00:00.000Z', '-'.repeat(36)])).toString('base64url')],
     ['a date PostgreSQL cannot hold', Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', '0190a000-0000-7000-8000-000000000000'])).toString('base64url')]
   ])('refuses a tampered cursor (%s) with 400', async (_name, cursor) => {

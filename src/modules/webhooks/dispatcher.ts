@@ -34,9 +34,20 @@ export interface DispatcherSettings {
 /** DeliveryJob is the data of a `webhooks.deliver` job. */
 export interface DeliveryJob { deliveryId: string }
 
-/** payloadOf is the Standard Webhooks body of an event: its id, type and time, and its data. */
-export function payloadOf (event: Pick<PublishedEvent, 'id' | 'type' | 'at' | 'data'>): string {
-  return JSON.stringify({ id: event.id, type: event.type, timestamp: event.at, data: event.data })
+/** WebhookEvent is what a delivery carries: a published event, or a `webhook.test` one (no aggregate, no sequence). */
+export type WebhookEvent = Pick<PublishedEvent, 'id' | 'type' | 'at' | 'data'> & Partial<Pick<PublishedEvent, 'aggregate' | 'position'>>
+
+/**
+ * payloadOf is the Standard Webhooks body of an event: its id, type and time, its aggregate (the
+ * resource it is about, `execution:<id>`) and `sequence`, and its data. Deliveries are independent
+ * (retries, several in flight per endpoint), so they can arrive out of order; the sequence is the
+ * event's publication position, which grows with each event of an aggregate (the relay publishes
+ * an aggregate's events in commit order), so a receiver applies an event only when its sequence
+ * is above the last one it applied for that aggregate.
+ */
+export function payloadOf (event: WebhookEvent): string {
+  const order = event.aggregate === undefined || event.position === undefined ? {} : { aggregate: event.aggregate, sequence: event.position }
+  return JSON.stringify({ id: event.id, type: event.type, timestamp: event.at, ...order, data: event.data })
 }
 
 /**
@@ -147,7 +158,7 @@ export function createDispatcher (s: DispatcherSettings) {
   }
 
   /** enqueue creates the deliveries of one event to these endpoints, with their first jobs, in the caller's transaction. */
-  async function enqueue (event: Pick<PublishedEvent, 'id' | 'type' | 'at' | 'data'>, webhookIds: readonly string[], tx: Database): Promise<string[]> {
+  async function enqueue (event: WebhookEvent, webhookIds: readonly string[], tx: Database): Promise<string[]> {
     const body = payloadOf(event)
     const created = await deliveries.insertMany(webhookIds.map((webhookId) => ({ webhookId, eventId: event.id, eventType: event.type, body })), tx)
     for (const row of created) await schedule(row.id, null, tx)

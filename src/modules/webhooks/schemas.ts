@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
+import { idSchema } from '../../lib/ids.ts'
 
-const Id = Type.String({ format: 'uuid', maxLength: 36 })
+const Id = idSchema()
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
 const NullableDateTime = Type.Union([DateTime, Type.Null()])
 const Url = Type.String({ minLength: 1, maxLength: 2048, description: 'Where events are POSTed: https (http outside production); never a loopback, private, link-local or metadata address unless WEBHOOKS_ALLOW_PRIVATE' })
