@@ -22,7 +22,7 @@ export const QueueOverviewSchema = Type.Object({
 export const QueueNameParams = Type.Object({ name: JobName }, { additionalProperties: false })
 
 /** DeadLetterParams names one dead letter. */
-export const DeadLetterParams = Type.Object({ name: JobName, id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const DeadLetterParams = Type.Object({ name: JobName, id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })
 
 /** DeadLetterListQuerySchema bounds how many dead letters one call shows. */
 export const DeadLetterListQuerySchema = Type.Object({

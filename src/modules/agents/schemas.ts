@@ -4,7 +4,7 @@ const Label = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$', maxLength: 6
 const Labels = Type.Array(Label, { maxItems: 20, uniqueItems: true })
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
-const Id = Type.String({ format: 'uuid' })
+const Id = Type.String({ format: 'uuid', maxLength: 36 })
 
 /** AgentStatusSchema is an agent's state: online (idle), busy (running work) or offline (missed heartbeats). */
 export const AgentStatusSchema = Type.Union([Type.Literal('online'), Type.Literal('busy'), Type.Literal('offline')])

@@ -43,4 +43,4 @@ export const ApiKeyListSchema = Type.Object({
 }, { additionalProperties: false })
 
 /** ApiKeyIdParams names a key in the URL. */
-export const ApiKeyIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const ApiKeyIdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })

@@ -24,13 +24,13 @@ export type AuditEvent = Static<typeof AuditEventSchema>
 
 /** AuditListQuerySchema filters and pages the audit trail. */
 export const AuditListQuerySchema = Type.Object({
-  actorId: Type.Optional(Type.String({ format: 'uuid' })),
+  actorId: Type.Optional(Type.String({ format: 'uuid', maxLength: 36 })),
   action: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}\\*?$', maxLength: 101, description: "Exact action, or a prefix ending in '*' (auth.*)" })),
   outcome: Type.Optional(Outcome),
   targetType: Type.Optional(Type.String({ maxLength: 50 })),
   targetId: Type.Optional(Type.String({ maxLength: 200 })),
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time' })),
+  from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Events at or after this time' })),
+  to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Events before this time' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ maxLength: 200 }))
 }, { additionalProperties: false })

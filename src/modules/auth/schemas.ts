@@ -67,4 +67,4 @@ export const SessionSchema = Type.Object({
 export const SessionListSchema = Type.Object({ items: Type.Array(SessionSchema) }, { additionalProperties: false })
 
 /** SessionIdParams names a session in the URL. */
-export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })

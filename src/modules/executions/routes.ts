@@ -7,7 +7,7 @@ import { AgentMetricsSchema, ExecutionIdParams, ExecutionListQuerySchema, Execut
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema }
 const tags = ['executions']
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })
 type Params = { id: string }
 
 /** executionsRoutes let people follow, start and cancel runs. */

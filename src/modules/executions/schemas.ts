@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 
-const Id = Type.String({ format: 'uuid' })
+const Id = Type.String({ format: 'uuid', maxLength: 36 })
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
 const NullableId = Type.Union([Id, Type.Null()])
 const NullableDateTime = Type.Union([DateTime, Type.Null()])

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 
-const Id = Type.String({ format: 'uuid' })
+const Id = Type.String({ format: 'uuid', maxLength: 36 })
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 })
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 

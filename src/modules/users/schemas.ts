@@ -45,7 +45,7 @@ export const UserListSchema = Type.Object({
 }, { additionalProperties: false })
 
 /** UserIdParams names a user in the URL. */
-export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })
 
 /** EmailSchema is a validated email address. */
 export const EmailSchema = Email
