@@ -67,6 +67,8 @@ async function account (server: ServerChild, databaseUrl: string, admin: boolean
   return String(login.json.accessToken)
 }
 
+// A version 7 UUID that no row has.
+const NO_SUCH_ID = '0190a8c0-0000-7000-8000-000000000001'
 const SESSION_ENDING = /^\/api\/v1\/(auth\/logout|auth\/logout-all|users\/me\/password)$/
 
 /** selectOperations copies the document with only the paths `keep` accepts. */
@@ -141,11 +143,12 @@ async function main (): Promise<number> {
       const collection = join(dir, `collection-${part}.json`)
       execFileSync(bin('portman'), ['-l', spec, '-b', server.url, '-c', config, '-o', collection, '--syncPostman', 'false', '--includeTests', 'true'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
       collections.push(collection)
-      // Portman writes every `format: uuid` example as `urn:uuid:…`, which the server refuses (400)
-      // before any service runs; the same collection with plain UUIDs reaches the services too.
+      // Portman writes every `format: uuid` example as `urn:uuid:…` (cut to maxLength 36), which the
+      // server refuses (400) before any service runs; the same collection with a well-formed UUID
+      // that names nothing reaches the services too (404s, empty lists).
       if (part === 'main') {
         const plain = join(dir, 'collection-main-plain-ids.json')
-        await writeFile(plain, (await readFile(collection, 'utf8')).replaceAll('urn:uuid:', ''))
+        await writeFile(plain, (await readFile(collection, 'utf8')).replace(/urn:uuid:[0-9a-fA-F-]*/g, NO_SUCH_ID))
         collections.push(plain)
       }
     }
