@@ -76,6 +76,23 @@ function selectOperations (doc: OpenApi, keep: (path: string) => boolean): OpenA
   return { ...doc, paths: Object.fromEntries(Object.entries(doc.paths).filter(([path]) => keep(path))) }
 }
 
+const ID = /(?:urn:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|urn:uuid:[0-9a-fA-F-]*/g
+
+interface CollectionNode { item?: CollectionNode[], request?: { url?: { raw?: string, path?: string[], variable?: Array<{ value?: string }>, query?: Array<{ value?: string }> }, body?: { raw?: string } } }
+
+/** rewriteIds replaces every id in the requests' URLs and bodies (not the collection's own item ids) with `id`. */
+function rewriteIds (node: CollectionNode, id: string): CollectionNode {
+  const url = node.request?.url
+  if (url) {
+    if (url.raw) url.raw = url.raw.replace(ID, id)
+    if (url.path) url.path = url.path.map((p) => p.replace(ID, id))
+    for (const v of [...(url.variable ?? []), ...(url.query ?? [])]) if (typeof v.value === 'string') v.value = v.value.replace(ID, id)
+  }
+  if (node.request?.body?.raw) node.request.body.raw = node.request.body.raw.replace(ID, id)
+  for (const child of node.item ?? []) rewriteIds(child, id)
+  return node
+}
+
 /** portmanConfig: contract tests on every operation, and one fuzzing variation per operation that documents a 400. */
 function portmanConfig (): unknown {
   const fuzz = { enabled: true }
@@ -143,13 +160,17 @@ async function main (): Promise<number> {
       const collection = join(dir, `collection-${part}.json`)
       execFileSync(bin('portman'), ['-l', spec, '-b', server.url, '-c', config, '-o', collection, '--syncPostman', 'false', '--includeTests', 'true'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
       collections.push(collection)
-      // Portman writes every `format: uuid` example as `urn:uuid:…` (cut to maxLength 36), which the
-      // server refuses (400) before any service runs; the same collection with a well-formed UUID
-      // that names nothing reaches the services too (404s, empty lists).
+      // Portman writes `format: uuid` examples at random as plain UUIDs or as `urn:uuid:…` (cut to
+      // maxLength 36). Two more passes make both shapes certain: every id a well-formed UUID that
+      // names nothing (the requests reach the services: 404s, empty lists), and every id in its
+      // `urn:uuid:` form (which Ajv's `uuid` format accepts and PostgreSQL does not).
       if (part === 'main') {
-        const plain = join(dir, 'collection-main-plain-ids.json')
-        await writeFile(plain, (await readFile(collection, 'utf8')).replace(/urn:uuid:[0-9a-fA-F-]*/g, NO_SUCH_ID))
-        collections.push(plain)
+        const text = await readFile(collection, 'utf8')
+        for (const [name, id] of [['plain-ids', NO_SUCH_ID], ['urn-ids', `urn:uuid:${NO_SUCH_ID}`]] as const) {
+          const variant = join(dir, `collection-main-${name}.json`)
+          await writeFile(variant, JSON.stringify(rewriteIds(JSON.parse(text) as CollectionNode, id)))
+          collections.push(variant)
+        }
       }
     }
 
