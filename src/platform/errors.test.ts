@@ -79,7 +79,7 @@ describe('problem+json errors', () => {
     expect(res.json().errors[0].path).toBe('body.name')
   })
 
-  it('refuses unknown properties and does not coerce body types', async () => {
+  it('CF-08: refuses unknown properties and does not coerce body types', async () => {
     const extra = await t.app.inject({ method: 'POST', url: '/probe/echo', payload: { name: 'a', n: 1, role: 'admin' } })
     expect(extra.statusCode).toBe(400)
     expect(extra.json().errors[0]).toEqual({ path: 'body.role', message: 'is not an allowed property' })

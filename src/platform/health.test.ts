@@ -27,7 +27,7 @@ async function appOn (databaseUrl: string): Promise<{ app: FastifyInstance, logs
   return { app, logs: text }
 }
 
-describe('/health/live', () => {
+describe('RL-11: /health/live', () => {
   it('answers 200 {status:"ok"} and nothing else', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live' })
     expect(res.statusCode).toBe(200)
@@ -57,7 +57,7 @@ describe('/health/live', () => {
   })
 })
 
-describe('/health/ready', () => {
+describe('RL-11: /health/ready', () => {
   it('answers 200 with the database check ok', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/ready' })
     expect(res.statusCode).toBe(200)
@@ -171,7 +171,7 @@ async function dbProxy (target: string) {
   }
 }
 
-describe('readiness with the database down', () => {
+describe('RL-11: readiness with the database down', () => {
   // Since the auth module loads its signing keys in an onReady hook, an app can no longer finish
   // booting while PostgreSQL is unreachable (`app.ready()` rejects with ECONNREFUSED). Flip this
   // to `it` once boot no longer needs the database.

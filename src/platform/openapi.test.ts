@@ -181,7 +181,7 @@ describe('OpenAPI document (development)', () => {
   }, 90_000)
 })
 
-describe('OpenAPI document in production', () => {
+describe('CF-04: OpenAPI document in production', () => {
   it('is not served by default', async () => {
     const t = await createTestApp({ env: PRODUCTION })
     try {

@@ -273,7 +273,7 @@ describe('prototype poisoning and parsing (CF-07, CF-03)', () => {
     expect(res.body).not.toMatch(/at JSON\.parse|node_modules|Unexpected token/)
   })
 
-  it('resolves duplicate query parameters the same way every time', async () => {
+  it('CF-08: resolves duplicate query parameters the same way every time', async () => {
     for (let i = 0; i < 3; i++) {
       const typed = await t.app.inject({ method: 'GET', url: '/probe/limit?limit=5&limit=100' })
       expect(typed.statusCode).toBe(400)

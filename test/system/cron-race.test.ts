@@ -41,7 +41,7 @@ afterAll(async () => {
   await db.drop()
 })
 
-describe(`R-CRON-RACE (${withAmqp ? 'RabbitMQ' : 'pg-boss'})`, () => {
+describe(`R-CRON-RACE, RL-06 (${withAmqp ? 'RabbitMQ' : 'pg-boss'})`, () => {
   it('gives each (task, slot) exactly one execution across three racing nodes, kills and a clock jump', async () => {
     const app = observer.app
     const owner = await makeUser(app)

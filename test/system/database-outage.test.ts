@@ -18,7 +18,7 @@ async function cut (): Promise<void> {
   await adminQuery(adminUrl, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [t.db.name])
 }
 
-describe('when the database goes away', () => {
+describe('RL-02 (PostgreSQL stopped and back): when the database goes away', () => {
   it('readiness turns 503 naming the database, requests get 503 problem+json (never 500), and both recover', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200)
     await cut()

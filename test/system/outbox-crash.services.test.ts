@@ -31,7 +31,7 @@ describe.skipIf(!available)('R-OUTBOX: a node killed between publishing and comm
   beforeAll(async () => { t = await createTestApp({ env: { REDIS_URL: redisUrl } }) })
   afterAll(async () => { await t?.close() })
 
-  it('loses no committed change, publishes no rolled-back one, and keeps each aggregate in order', async () => {
+  it('RL-05 (R-OUTBOX): loses no committed change, publishes no rolled-back one, and keeps each aggregate in order', async () => {
     const owner = await makeUser(t.app)
     const project = await makeProject(t.app, owner)
     // Events from this database only: other test files may share the Redis channel.

@@ -31,7 +31,7 @@ const names = new Set<string>()
 afterAll(async () => { if (withAmqp) await deleteBrokerQueues(names) })
 
 describe.each(adapters)('a killed node loses no job: $kind', ({ env }) => {
-  it('jobs a process accepted just before it was killed run exactly once on the next node', async () => {
+  it('RL-04: jobs a process accepted just before it was killed run exactly once on the next node', async () => {
     const t = await createTestApp({ env })
     const name = `${jobPrefix()}.survivor`
     names.add(name)
@@ -55,7 +55,7 @@ describe.each(adapters)('a killed node loses no job: $kind', ({ env }) => {
 })
 
 describe.skipIf(!withAmqp)('RabbitMQ consumer killed before its ack (R-AMQP-KILL)', () => {
-  it('the broker redelivers the job to another consumer and its effect is applied once', async () => {
+  it('RL-04: the broker redelivers the job to another consumer and its effect is applied once', async () => {
     const t = await createTestApp({ env: { AMQP_URL: amqpUrl } })
     const name = `${jobPrefix()}.killed`
     names.add(name)

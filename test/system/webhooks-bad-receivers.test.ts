@@ -92,7 +92,7 @@ afterAll(async () => {
   await Promise.all([...receivers.map((r) => r.close()), canary.close(), ...rawServers.map((s) => new Promise((resolve) => s.close(resolve)))])
 })
 
-describe('R-WEBHOOK-BAD', () => {
+describe('R-WEBHOOK-BAD (SS-03, WH-02)', () => {
   it('retries a 500 along the schedule with growing delays, then gives up', async () => {
     const p = await project()
     const failing = await receiver((_req, res) => { res.statusCode = 500; res.end('down') })

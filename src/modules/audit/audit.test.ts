@@ -41,7 +41,7 @@ async function exactlyOne (expected: AuditExpectation & { requestId: string }, s
   return row
 }
 
-describe('one audit row per security event, with actor, target, ip, request id and time', () => {
+describe('LG-01: one audit row per security event, with actor, target, ip, request id and time', () => {
   it('register', async () => {
     const email = uniqueEmail('audit-reg')
     const { res, requestId, started } = await send({ method: 'POST', url: '/api/v1/auth/register', payload: { email, password: strongPassword() } })

@@ -30,8 +30,8 @@ export const AuditListQuerySchema = Type.Object({
   outcome: Type.Optional(Outcome),
   targetType: Type.Optional(Type.String({ maxLength: 50 })),
   targetId: Type.Optional(Type.String({ maxLength: 200 })),
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this time' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this time' })),
+  from: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Events at or after this time' })),
+  to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Events before this time' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ maxLength: 200 }))
 }, { additionalProperties: false })

@@ -35,7 +35,7 @@ async function loginThrough (key: string | undefined, headers: Record<string, st
 const me = (token: string, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'GET', url: '/api/v1/users/me', headers: { authorization: `Bearer ${token}`, ...headers } })
 
-describe('tokens issued through a frontend', () => {
+describe('tokens issued through a frontend (AZ-08)', () => {
   it('name the frontend as their audience', async () => {
     const { accessToken } = await loginThrough(a.key, { origin: A_ORIGIN })
     expect(decodeJwt(accessToken).aud).toBe('frontend:web-a')

@@ -33,7 +33,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close() })
 
-describe('channel names', () => {
+describe('WS-02: channel names', () => {
   const crafted = (): Array<[string, string]> => [
     ['project:*', 'CHANNEL_INVALID'],
     ['project:../x', 'CHANNEL_INVALID'],
@@ -83,7 +83,7 @@ describe('channel names', () => {
   })
 })
 
-describe('channel authorisation, like the REST reads', () => {
+describe('WS-02: channel authorisation, like the REST reads', () => {
   type Row = [string, () => Promise<TestSocket>, () => string, string]
   const asBob = () => open({ token: bob.accessToken })
   const asAlice = () => open({ token: alice.accessToken })
@@ -126,7 +126,7 @@ describe('channel authorisation, like the REST reads', () => {
   })
 })
 
-describe('no event leaks', () => {
+describe('WS-02: no event leaks', () => {
   it('sends bob nothing of alice\'s while alice generates events on every channel he tried', async () => {
     const spy = await open({ token: bob.accessToken })
     const owner = await open({ token: alice.accessToken })

@@ -40,7 +40,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close() })
 
-describe('handshake refusals (answered in HTTP, before any upgrade)', () => {
+describe('WS-01: handshake refusals (answered in HTTP, before any upgrade)', () => {
   it.each([
     ['no credentials', async () => ({}), 401, 'AUTH_REQUIRED'],
     ['a malformed token', async () => ({ token: 'a.b.c' }), 401, 'AUTH_INVALID'],
@@ -91,7 +91,7 @@ describe('handshake refusals (answered in HTTP, before any upgrade)', () => {
   })
 })
 
-describe('accepted handshakes', () => {
+describe('WS-01: accepted handshakes', () => {
   it('takes the token in Sec-WebSocket-Protocol and selects only `bearer`', async () => {
     const s = await openSocket(url, { token: alice.accessToken })
     expect(s.ws.protocol).toBe('bearer')
@@ -146,7 +146,7 @@ describe('accepted handshakes', () => {
   })
 })
 
-describe('tickets', () => {
+describe('WS-01: tickets', () => {
   it('are for signed-in users only', async () => {
     expect((await t.app.inject({ method: 'POST', url: '/api/v1/realtime/ticket' })).statusCode).toBe(401)
     const created = await t.app.inject(as(alice, { method: 'POST', url: '/api/v1/api-keys', payload: { name: 'k', scopes: ['project:read'] } }))

@@ -39,7 +39,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close() })
 
-describe('message size', () => {
+describe('WS-04: message size', () => {
   it('closes the socket with 1009 on a 70 KiB frame', async () => {
     const s = await open()
     s.send({ type: 'subscribe', channel: 'x'.repeat(70 * 1024) })
@@ -60,7 +60,7 @@ describe('message size', () => {
   })
 })
 
-describe('subscriptions per socket', () => {
+describe('WS-04: subscriptions per socket', () => {
   it('refuses the 101st subscription and keeps the 100', async () => {
     const s = await open(admin)
     const channels = Array.from({ length: 101 }, () => `user:${newId()}`)
@@ -78,7 +78,7 @@ describe('subscriptions per socket', () => {
   })
 })
 
-describe('sockets per user', () => {
+describe('WS-04: sockets per user', () => {
   it('refuses the 21st socket of a user (429) and no one else\'s', async () => {
     const user = await makeUser(t.app)
     const sockets = await Promise.all(Array.from({ length: 20 }, () => open(user)))
@@ -114,7 +114,7 @@ describe('sockets per user, with their API keys', () => {
   })
 })
 
-describe('message rate', () => {
+describe('WS-04: message rate', () => {
   it('ignores messages past 50/s with an error, and closes a flooding socket with 1008', async () => {
     const s = await open()
     for (let i = 0; i < 60; i++) s.send({ type: 'ping' })
@@ -138,7 +138,7 @@ describe('message rate', () => {
   })
 })
 
-describe('slow consumers', () => {
+describe('WS-04: slow consumers', () => {
   it('drops a socket that stops reading once its send buffer passes 1 MiB; others get everything; memory stays bounded', async () => {
     const channel = `user:${alice.id}`
     await relay(t.app)
@@ -196,7 +196,7 @@ describe('slow consumers', () => {
   })
 })
 
-describe('memory per socket', () => {
+describe('WS-04: memory per socket', () => {
   it('keeps nothing of the upgrade request once the socket is open: the request can be collected, the socket still works', async () => {
     let upgrade: WeakRef<object> | undefined
     const capture = (_ws: unknown, req: object) => { upgrade = new WeakRef(req) }

@@ -33,7 +33,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close() })
 
-describe('session revocation closes sockets at once', () => {
+describe('WS-03: session revocation closes sockets at once', () => {
   it('logout closes that session\'s sockets with 4003 and the reason, and no other session\'s', async () => {
     const user = await makeUser(t.app)
     const other = await login(t.app, user.email, user.password)
@@ -102,7 +102,7 @@ describe('session revocation closes sockets at once', () => {
   })
 })
 
-describe('the periodic re-check', () => {
+describe('WS-03: the periodic re-check', () => {
   it('closes a socket whose session ended without an event reaching this node', async () => {
     const user = await makeUser(t.app)
     const s = await open({ token: user.accessToken })
