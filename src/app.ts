@@ -8,6 +8,7 @@ import { schemaCompilers } from './platform/validation.ts'
 import errors, { handleFrameworkError } from './platform/errors.ts'
 import corsOrigins from './platform/cors-origins.ts'
 import security from './platform/security.ts'
+import traceContext from './platform/trace-context.ts'
 import requestLog from './platform/request-log.ts'
 import db from './platform/db.ts'
 import health from './platform/health.ts'
@@ -81,6 +82,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   app.decorate('config', config)
 
   await app.register(errors)
+  await app.register(traceContext)
   await app.register(lifecycle)
   await app.register(corsOrigins)
   await app.register(security)

@@ -1,0 +1,19 @@
+import { asTraceCarrier, tracing } from '../../platform/tracing.ts'
+import type { ExecutionRow } from './table.ts'
+
+/** runTraceContext is what a new run stores: the trace it was created in (the scheduler's fire job, a run-now request, a retry). */
+export function runTraceContext (): { traceContext: Record<string, string> } | Record<string, never> {
+  const trace = tracing.capture()
+  return trace ? { traceContext: { ...trace } } : {}
+}
+
+/**
+ * inRunTrace runs a step of an agent's work on a run (claim, progress, completion) in a span of the
+ * run's own trace, linked to the agent's request: a run's trace then goes from the scheduler to the
+ * agent's last report, whichever nodes and requests served it. Without tracing it just runs `fn`.
+ */
+export function inRunTrace<T> (row: ExecutionRow, step: string, fn: () => Promise<T>): Promise<T> {
+  const parent = asTraceCarrier(row.traceContext)
+  if (!tracing.enabled || !parent) return fn()
+  return tracing.span(`execution ${step}`, { parent, links: [tracing.capture()], attributes: { 'backplane.execution.id': row.id, 'backplane.task.id': row.taskId ?? '', 'backplane.execution.attempt': row.attempt } }, fn)
+}
