@@ -12,8 +12,10 @@ import traceContext from './platform/trace-context.ts'
 import requestLog from './platform/request-log.ts'
 import db from './platform/db.ts'
 import health from './platform/health.ts'
+import healthDetails from './platform/health-details.ts'
 import lifecycle from './platform/lifecycle.ts'
 import metrics from './platform/metrics.ts'
+import operationsMetrics from './platform/operations-metrics.ts'
 import openapi from './platform/openapi.ts'
 import cache from './platform/cache.ts'
 import queue from './platform/queue.ts'
@@ -98,6 +100,8 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(queue)
   await app.register(pubsub)
   await app.register(events)
+  await app.register(operationsMetrics)
+  await app.register(healthDetails)
   await app.register(securityEvents)
   await app.register(rbac)
   await app.register(auth)

@@ -9,7 +9,16 @@ declare module 'fastify' {
      * is reported, but readiness stays 200 with status `degraded`.
      */
     addReadinessCheck: (name: string, check: () => Promise<void>, options?: ReadinessCheckOptions) => void
+    /** readiness runs every readiness check now (each bounded to a second) and says what `/health/ready` would. */
+    readiness: () => Promise<ReadinessReport>
   }
+}
+
+/** ReadinessReport is each check's result and latency, which checks are not critical, and the overall status. */
+export interface ReadinessReport {
+  status: 'ok' | 'degraded' | 'unavailable' | 'draining'
+  checks: Record<string, { status: 'ok' | 'fail', ms: number }>
+  nonCritical: string[]
 }
 
 /** ReadinessCheckOptions says whether a failing check takes the node out of service (the default). */
@@ -53,6 +62,13 @@ export default fp(async function health (app) {
     else nonCritical.delete(name)
   })
   app.addReadinessCheck('database', async () => { await app.dbPool.query('SELECT 1') })
+  app.decorate('readiness', async (): Promise<ReadinessReport> => {
+    const results = Object.fromEntries(await Promise.all([...checks].map(async ([name, check]) => [name, await timed(check)] as const)))
+    const failed = Object.entries(results).filter(([, r]) => r.status === 'fail').map(([name]) => name)
+    const critical = failed.some((name) => !nonCritical.has(name))
+    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 ? 'degraded' : 'ok'
+    return { status, checks: results, nonCritical: [...nonCritical] }
+  })
 
   // Probes are frequent and uninteresting when they succeed: no request line below 500. (A route
   // log level would do the same at the cost of rebuilding every request's logger methods.)
@@ -66,10 +82,7 @@ export default fp(async function health (app) {
     ...common,
     schema: { tags: ['health'], operationId: 'healthReady', summary: 'Readiness: every dependency answers', response: { 200: ReadySchema, 503: ReadySchema } }
   }, async (_request, reply) => {
-    const results = Object.fromEntries(await Promise.all([...checks].map(async ([name, check]) => [name, await timed(check)] as const)))
-    const failed = Object.entries(results).filter(([, r]) => r.status === 'fail').map(([name]) => name)
-    const critical = failed.some((name) => !nonCritical.has(name))
-    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 ? 'degraded' : 'ok'
+    const { status, checks: results } = await app.readiness()
     return reply.code(status === 'ok' || status === 'degraded' ? 200 : 503).send({ status, checks: results })
   })
 }, { name: 'health', dependencies: ['db', 'lifecycle'] })

@@ -20,7 +20,15 @@ export interface JobOptions {
 export interface DefineOptions { concurrency?: number, retryLimit?: number, retryDelaySeconds?: number, retryBackoff?: boolean }
 
 /** QueueStats are one job name's depths: waiting, running, waiting for a retry after a failure, and dead letters. */
-export interface QueueStats { name: string, queued: number, active: number, failed: number, deadLetters: number }
+export interface QueueStats {
+  name: string
+  queued: number
+  active: number
+  failed: number
+  deadLetters: number
+  /** oldestDueSeconds is how long the oldest due, untaken job has waited (for /metrics; absent where the backend cannot tell). */
+  oldestDueSeconds?: number
+}
 
 /** DeadLetter is a job that failed on its last allowed attempt and waits for an operator. */
 export interface DeadLetter { id: string, name: string, data: unknown, error: string | null, failedAt: string }

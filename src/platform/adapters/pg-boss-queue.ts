@@ -214,8 +214,10 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       const b = await boss()
       const known = await b.getQueues()
       const all = [...new Set([...definitions.map((d) => d.name), ...known.map((q) => q.name).filter((n) => !n.endsWith('.dead'))])].sort()
-      const { rows } = await pool.query<{ name: string, state: string, n: number }>(
-        `SELECT name, state::text AS state, count(*)::int AS n FROM ${QUEUE_SCHEMA}.job
+      const { rows } = await pool.query<{ name: string, state: string, n: number, oldest: number | null }>(
+        `SELECT name, state::text AS state, count(*)::int AS n,
+            EXTRACT(EPOCH FROM now() - min(start_after) FILTER (WHERE start_after <= now()))::float8 AS oldest
+          FROM ${QUEUE_SCHEMA}.job
           WHERE name = ANY($1::text[]) AND state IN ('created', 'retry', 'active') GROUP BY name, state`,
         [[...all, ...all.map(deadQueue)]])
       const count = (name: string, states: string[]) => rows.filter((r) => r.name === name && states.includes(r.state)).reduce((s, r) => s + r.n, 0)
@@ -224,7 +226,8 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
         queued: count(name, ['created']),
         active: count(name, ['active']),
         failed: count(name, ['retry']),
-        deadLetters: count(deadQueue(name), ['created', 'retry'])
+        deadLetters: count(deadQueue(name), ['created', 'retry']),
+        oldestDueSeconds: Math.max(0, ...rows.filter((r) => r.name === name && r.state !== 'active').map((r) => r.oldest ?? 0))
       }))
     },
     async deadLetters (name, limit) {
