@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Gauge } from 'prom-client'
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -87,6 +88,16 @@ export default fp(async function healthDetails (app) {
       migrations: { applied, expected: shipped.length, latest: shipped.at(-1) ?? null }
     }
   })
+  // What /health/ready would answer, as a metric: alerts see a node that is up but out of service.
+  app.metrics.registerMetric(new Gauge({
+    name: 'backplane_ready',
+    help: '1 while this node is ready (status ok or degraded), 0 while unavailable or draining',
+    registers: [],
+    async collect () {
+      const { status } = await app.readiness()
+      this.set(status === 'ok' || status === 'degraded' ? 1 : 0)
+    }
+  }))
   const token = app.config.metrics.token
   if (!token) return
   app.get('/health/details', {
@@ -96,4 +107,4 @@ export default fp(async function healthDetails (app) {
     if (!tokenMatches(request.headers.authorization, token)) return sendProblem(reply, platformErrors.NOT_FOUND(`No route for GET ${request.url.split('?')[0]}`))
     return app.healthDetails()
   })
-}, { name: 'health-details', dependencies: ['health', 'db', 'queue', 'errors'] })
+}, { name: 'health-details', dependencies: ['health', 'db', 'queue', 'errors', 'metrics'] })
