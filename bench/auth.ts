@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { backplaneEnv, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
-import { comparisonRows, HEADER, measureRoute, summariseRoute, warnNon2xx } from './lib/load.ts'
+import { comparisonRows, HEADER, measureRoute, summariseRoute, summaryOf, warnNon2xx, type RouteComparison, type Run } from './lib/load.ts'
+import { startOtlpSink, type OtlpSink } from './lib/otlp-sink.ts'
 import { mb, statusKb } from './lib/proc.ts'
 import { intOption, machine, sourceState, table, writeResult } from './lib/report.ts'
 import { serverScript, startServer, type ServerChild } from './lib/servers.ts'
@@ -16,6 +17,8 @@ const USAGE = `Usage: node bench/auth.ts [options]   (npm run bench:auth -- [opt
   --connections <n>   concurrent connections            (BENCH_CONNECTIONS, default 50)
   --warmup <s>        warm-up seconds per server        (BENCH_WARMUP, default 3; 0 skips)
   --rounds <n>        alternating rounds                (BENCH_ROUNDS, default 3; the median is reported)
+  --tracing           also run a third server exporting every request's trace (100 % sampling) to a
+                      local OTLP receiver, measured in the same rounds (BENCH_TRACING=1)
   --help`
 
 const { values: flags } = parseArgs({
@@ -24,6 +27,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string' },
     warmup: { type: 'string' },
     rounds: { type: 'string' },
+    tracing: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
   }
 })
@@ -37,7 +41,8 @@ const options = {
   duration: intOption('--duration', flags.duration ?? env.BENCH_DURATION, 10),
   connections: intOption('--connections', flags.connections ?? env.BENCH_CONNECTIONS, 50),
   warmup: intOption('--warmup', flags.warmup ?? env.BENCH_WARMUP, 3, 0),
-  rounds: intOption('--rounds', flags.rounds ?? env.BENCH_ROUNDS, 3)
+  rounds: intOption('--rounds', flags.rounds ?? env.BENCH_ROUNDS, 3),
+  tracing: flags.tracing || env.BENCH_TRACING === '1'
 }
 
 const ROUTE = '/api/v1/users/me'
@@ -67,22 +72,38 @@ async function signIn (backplane: ServerChild): Promise<string> {
   return (JSON.parse(login.text) as { accessToken: string }).accessToken
 }
 
+/** tracingSummary prints and returns the traced server's figures against Backplane untraced and the baseline. */
+function tracingSummary (runs: Run[], summary: RouteComparison, sink: OtlpSink) {
+  const traced = summaryOf(runs, ROUTE, 'traced')
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000
+  const result = {
+    traced,
+    reqPerSecVsUntraced: ratio(traced.reqPerSec, summary.backplane.reqPerSec),
+    cpuPerRequestVsUntraced: ratio(traced.cpuUsPerRequest, summary.backplane.cpuUsPerRequest),
+    reqPerSecVsBaseline: ratio(traced.reqPerSec, summary.baseline.reqPerSec),
+    exports: sink.exports(),
+    exportedBytes: sink.bytes()
+  }
+  process.stdout.write(`\ntracing (100 % sampling to a local OTLP receiver): ${traced.reqPerSec} req/s, p99 ${traced.p99Ms} ms, ${traced.cpuUsPerRequest} µs CPU/req\n`)
+  process.stdout.write(`  traced / untraced Backplane: req/s ${result.reqPerSecVsUntraced}, CPU/req ${result.cpuPerRequestVsUntraced}x; traced / baseline: req/s ${result.reqPerSecVsBaseline}\n`)
+  process.stdout.write(`  tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT) is the backplane row: no OpenTelemetry SDK, exporter or instrumentation loaded; ${result.exports} exports (${mb(result.exportedBytes / 1024)} MB) received\n`)
+  return result
+}
+
 async function main (): Promise<void> {
   const { database, logDir, servers, stopAll, cleanup } = await openBenchSession()
   try {
     process.stdout.write(`Database: ${database.describe}\n`)
-    const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), {
-      execArgv: startNodeFlags(),
-      env: backplaneEnv(database, logDir, 'production', {
-        // One user sends every request: give it the largest per-user budget so it is never answered 429.
-        RATE_LIMIT_USER_PER_MINUTE: '1000000',
-        // Long enough for any run (the default is 15 min).
-        AUTH_ACCESS_TTL_SECONDS: '86400',
-        AUTH_ISSUER: ISSUER,
-        AUTH_AUDIENCE: AUDIENCE,
-        DATABASE_POOL_MAX: String(POOL_MAX)
-      })
+    const settings = backplaneEnv(database, logDir, 'production', {
+      // One user sends every request: give it the largest per-user budget so it is never answered 429.
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      // Long enough for any run (the default is 15 min).
+      AUTH_ACCESS_TTL_SECONDS: '86400',
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+      DATABASE_POOL_MAX: String(POOL_MAX)
     })
+    const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), { execArgv: startNodeFlags(), env: settings })
     servers.push(backplane)
     const token = await signIn(backplane)
     const auth = { authorization: `Bearer ${token}` }
@@ -108,8 +129,21 @@ async function main (): Promise<void> {
     if (refused.status !== 401) throw new Error(`the baseline accepted a tampered token (${refused.status})`)
     process.stdout.write(`Both servers answer GET ${ROUTE} with ${me.text}\n\n`)
 
+    // The tracing run: the same server exporting every span (OTLP/HTTP protobuf, the SDK's default)
+    // to a local receiver, so the figure is the cost of tracing, not of a network.
+    const sink = options.tracing ? await startOtlpSink() : undefined
+    if (sink) {
+      const traced = await startServer('traced', serverScript('./backplane-server.ts'), {
+        execArgv: startNodeFlags(),
+        // The first server's database (an embedded one is locked to its process), same keys and settings.
+        env: { ...settings, DATABASE_URL: backplane.databaseUrl ?? settings.DATABASE_URL, LOG_FILE: `${logDir}/traced.log`, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_SERVICE_NAME: 'backplane-bench' }
+      })
+      servers.push(traced)
+      const tracedMe = await call(traced, 'GET', ROUTE, undefined, auth)
+      if (tracedMe.text !== me.text) throw new Error(`the traced server answered ${tracedMe.status} ${tracedMe.text}`)
+    }
     const load = { before: loadavg()[0] ?? 0, after: 0 }
-    const { runs } = await measureRoute([baseline, backplane], ROUTE, { ...options, headers: { origin: ORIGIN, ...auth } })
+    const { runs } = await measureRoute(servers, ROUTE, { ...options, headers: { origin: ORIGIN, ...auth } })
     load.after = loadavg()[0] ?? 0
     const memory = {
       baseline: { rssMb: mb((await statusKb(baseline.pid, 'VmRSS')) ?? 0), peakRssMb: mb((await statusKb(baseline.pid, 'VmHWM')) ?? 0) },
@@ -124,6 +158,8 @@ async function main (): Promise<void> {
     process.stdout.write('req/s ratio = Backplane/baseline throughput; CPU/req ratio = Backplane/baseline CPU time per request (server process, all threads)\n')
     process.stdout.write(`target (issue 3): Backplane >= ${TARGET_RATIO * 100}% of the baseline's req/s: ${met ? 'met' : 'MISSED'} (${(summary.ratio * 100).toFixed(1)}%)\n`)
     process.stdout.write(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)} on ${machine().cpus} CPUs${load.before > 1 ? ' (the machine was busy before the run: trust CPU/req more than req/s)' : ''}\n`)
+    const tracing = sink ? tracingSummary(runs, summary, sink) : undefined
+    await sink?.close()
     warnNon2xx(runs)
     process.stdout.write(`RSS after the runs: baseline ${memory.baseline.rssMb} MB (peak ${memory.baseline.peakRssMb}), backplane ${memory.backplane.rssMb} MB (peak ${memory.backplane.peakRssMb})\n`)
 
@@ -137,6 +173,7 @@ async function main (): Promise<void> {
       loadAverage: load,
       target: { minReqPerSecRatio: TARGET_RATIO, met },
       summary,
+      tracing,
       runs,
       memory
     })

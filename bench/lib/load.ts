@@ -96,21 +96,24 @@ export interface RouteSummary { reqPerSec: number, p50Ms: number, p99Ms: number,
 
 /** summariseRoute compares Backplane with the baseline on one route: medians, req/s ratio and CPU/req ratio. */
 export function summariseRoute (runs: Run[], route: string) {
-  const of = (server: string): RouteSummary => {
-    const mine = runs.filter((r) => r.route === route && r.server === server)
-    return {
-      reqPerSec: Math.round(median(mine.map((r) => r.reqPerSec))),
-      p50Ms: median(mine.map((r) => r.p50Ms)),
-      p99Ms: median(mine.map((r) => r.p99Ms)),
-      non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
-      errors: mine.reduce((n, r) => n + r.errors + r.timeouts, 0),
-      cpuUsPerRequest: Math.round(median(mine.map((r) => r.cpuUsPerRequest)))
-    }
-  }
+  const of = (server: string): RouteSummary => summaryOf(runs, route, server)
   const baseline = of('baseline')
   const backplane = of('backplane')
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000
   return { route, baseline, backplane, ratio: ratio(backplane.reqPerSec, baseline.reqPerSec), cpuRatio: ratio(backplane.cpuUsPerRequest, baseline.cpuUsPerRequest) }
+}
+
+/** summaryOf is one server's medians on one route over the rounds (non-2xx and errors summed). */
+export function summaryOf (runs: Run[], route: string, server: string): RouteSummary {
+  const mine = runs.filter((r) => r.route === route && r.server === server)
+  return {
+    reqPerSec: Math.round(median(mine.map((r) => r.reqPerSec))),
+    p50Ms: median(mine.map((r) => r.p50Ms)),
+    p99Ms: median(mine.map((r) => r.p99Ms)),
+    non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+    errors: mine.reduce((n, r) => n + r.errors + r.timeouts, 0),
+    cpuUsPerRequest: Math.round(median(mine.map((r) => r.cpuUsPerRequest)))
+  }
 }
 
 /** RouteComparison is what summariseRoute returns. */
