@@ -95,7 +95,9 @@ describe('a request that creates a task and triggers a webhook', () => {
 
     const spans = await vi.waitFor(() => {
       const all = traceOf(traceId)
+      // Spans are exported as they end, in batches: the job's ends after the send inside it.
       if (!all.some((s) => s.kind === CLIENT && s.spanId === sent.split('-')[2])) throw new Error('the webhook send is not exported yet')
+      if (!all.some((s) => s.name === 'job webhooks.deliver')) throw new Error('the job span is not exported yet')
       return all
     }, { timeout: 20_000, interval: 100 })
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['backplane-test']))
@@ -141,13 +143,15 @@ describe('a scheduled run', () => {
     const client = new pg.Client({ connectionString: db.url })
     await client.connect()
     try { await client.query("UPDATE tasks SET next_run_at = now() - interval '1 second' WHERE id = $1", [task.id]) } finally { await client.end() }
-    const agentApi = (path: string, body?: unknown) => fetch(`${bp.url}/api/v1${path}`, { method: 'POST', headers: { 'x-api-key': agent.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
-    const claimed = await vi.waitFor(async () => {
+    const agentApi = (path: string, body?: unknown, headers: Record<string, string> = {}) => fetch(`${bp.url}/api/v1${path}`, { method: 'POST', headers: { 'x-api-key': agent.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const [claimed, traceparent] = await vi.waitFor(async () => {
       const res = await agentApi('/agents/me/claim?wait=1')
       if (res.status !== 200) throw new Error(`claim gave ${res.status}`)
-      return await res.json() as { id: string }
+      return [await res.json() as { id: string }, res.headers.get('traceparent') ?? ''] as const
     }, { timeout: 20_000, interval: 100 })
-    expect((await agentApi(`/executions/${claimed.id}/complete`, { result: { ok: true } })).status).toBe(200)
+    // The claim reply names the run's trace; the agent sends it back with its completion (as examples/agent.sh does).
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+    expect((await agentApi(`/executions/${claimed.id}/complete`, { result: { ok: true } }, { traceparent })).status).toBe(200)
 
     const spans = await vi.waitFor(() => {
       const complete = otlp.spans.find((s) => s.name === 'execution complete' && s.attributes['backplane.execution.id'] === claimed.id)
@@ -166,6 +170,10 @@ describe('a scheduled run', () => {
     expect(claim.links).toHaveLength(1)
     const request = traceOf(claim.links[0]!.traceId)
     expect(request.some((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/agents/me/claim')).toBe(true)
+    expect(fire.traceId).toBe(traceparent.split('-')[1])
+    // The completion request itself, sent with that traceparent, is in the run's trace.
+    const report = one(spans, (s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/executions/:id/complete', 'the completion request')
+    expect(report.parentSpanId).toBe(traceparent.split('-')[2])
   }, 60_000)
 })
 

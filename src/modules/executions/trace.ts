@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm'
+import type { Database } from '../../platform/db.ts'
 import { asTraceCarrier, tracing } from '../../platform/tracing.ts'
-import type { ExecutionRow } from './table.ts'
+import { executions, type ExecutionRow } from './table.ts'
 
 /** runTraceContext is what a new run stores: the trace it was created in (the scheduler's fire job, a run-now request, a retry). */
 export function runTraceContext (): { traceContext: Record<string, string> } | Record<string, never> {
@@ -16,4 +18,15 @@ export function inRunTrace<T> (row: ExecutionRow, step: string, fn: () => Promis
   const parent = asTraceCarrier(row.traceContext)
   if (!tracing.enabled || !parent) return fn()
   return tracing.span(`execution ${step}`, { parent, links: [tracing.capture()], attributes: { 'backplane.execution.id': row.id, 'backplane.task.id': row.taskId ?? '', 'backplane.execution.attempt': row.attempt } }, fn)
+}
+
+/**
+ * runTraceparent is the `traceparent` of a run's trace, which the claim reply carries in a header
+ * of that name (only while tracing is on): an agent that sends it back on its reports has its own
+ * requests, and any spans of its own, in the run's trace.
+ */
+export async function runTraceparent (db: Database, id: string): Promise<string | null> {
+  if (!tracing.enabled) return null
+  const [row] = await db.select({ traceContext: executions.traceContext }).from(executions).where(eq(executions.id, id))
+  return asTraceCarrier(row?.traceContext)?.traceparent ?? null
 }
