@@ -114,14 +114,19 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
         const list = rows.map((row, i) => toEvent(row, positions[i]!))
         // Ids come from the table (uuid column) and positions from the sequence: safe to inline.
         if (!list.every((e) => UUID.test(e.id) && Number.isSafeInteger(e.position))) throw new Error('outbox row with a malformed id or position')
-        for (const [i, event] of list.entries()) {
-          // Each event is published in a span of the trace that recorded it (a no-op without
-          // tracing): the webhook deliveries it enqueues and the message to every node carry it on.
-          await tracing.span(`event ${event.type} publish`, publishSpan(event, asTraceCarrier(rows[i]!.trace_context)), async () => {
-            for (const handler of publishHandlers) await handler(event, tx)
-            const trace = tracing.capture()
-            await publish(JSON.stringify(trace ? { ...event, trace } : event))
-          })
+        if (!tracing.enabled) {
+          for (const event of list) for (const handler of publishHandlers) await handler(event, tx)
+          for (const event of list) await publish(JSON.stringify(event))
+        } else {
+          for (const [i, event] of list.entries()) {
+            // Each event is published in a span of the trace that recorded it: the webhook
+            // deliveries it enqueues and the message to every node carry that trace on.
+            await tracing.span(`event ${event.type} publish`, publishSpan(event, asTraceCarrier(rows[i]!.trace_context)), async () => {
+              for (const handler of publishHandlers) await handler(event, tx)
+              const trace = tracing.capture()
+              await publish(JSON.stringify(trace ? { ...event, trace } : event))
+            })
+          }
         }
         await tx.execute(sql`
           UPDATE ${outbox} SET position = v.pos, published_at = now(), updated_at = now()

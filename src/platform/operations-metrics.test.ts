@@ -5,6 +5,7 @@ import { as, makeUser, type TestUser } from '../../test/helpers/auth.ts'
 import { asAgent, makeTask, registerAgent, runNow } from '../../test/helpers/work.ts'
 import { makeProject } from '../../test/helpers/work.ts'
 import { waitFor } from '../../test/helpers/queue.ts'
+import { emit, eventsOf, listen, openSocket, subscribe } from '../../test/helpers/realtime.ts'
 
 // The operator's metrics move under a small scenario: a run queued, claimed and finished, an
 // agent registered, a slot fired late, an event waiting in the outbox, a job dead-lettered,
@@ -90,6 +91,22 @@ describe('operations metrics', () => {
     await t.app.queue.start()
     await t.app.queue.send(name, { n: 1 })
     await waitFor(() => scrape(), (text) => value(text, 'backplane_queue_dead_letters', { queue: name }) === 1)
+  })
+
+  it('count realtime sockets and the messages written to them', async () => {
+    const url = await listen(t.app)
+    const before = await scrape()
+    const socket = await openSocket(url, { token: owner.accessToken })
+    await socket.next((m) => m.type === 'ready')
+    await subscribe(socket, `user:${owner.id}`)
+    await emit(t.app, { type: 'test.metrics', channels: [`user:${owner.id}`] })
+    await socket.next(() => eventsOf(socket).length === 1)
+    const text = await scrape()
+    expect(value(text, 'realtime_sockets')).toBe(value(before, 'realtime_sockets') + 1)
+    // ready, subscribed, the event: at least three messages written.
+    expect(value(text, 'backplane_realtime_messages_sent_total')).toBeGreaterThanOrEqual(value(before, 'backplane_realtime_messages_sent_total') + 3)
+    socket.ws.close()
+    await socket.closed
   })
 
   it('pass promtool check metrics', async () => {
