@@ -156,7 +156,10 @@ describe('a scheduled run', () => {
     const spans = await vi.waitFor(() => {
       const complete = otlp.spans.find((s) => s.name === 'execution complete' && s.attributes['backplane.execution.id'] === claimed.id)
       if (!complete) throw new Error('no completion span yet')
-      return traceOf(complete.traceId)
+      // The completion request's own span ends after the reply, and may come in a later export.
+      const all = traceOf(complete.traceId)
+      if (!all.some((s) => s.kind === SERVER && s.attributes['http.route'] === '/api/v1/executions/:id/complete')) throw new Error('no completion request span yet')
+      return all
     }, { timeout: 20_000, interval: 100 })
     const fire = one(spans, (s) => s.name === 'scheduler fire' && s.attributes['backplane.task.id'] === task.id, 'scheduler span')
     expect(fire.parentSpanId).toBe('')
