@@ -13,8 +13,9 @@ import { projectRoot } from '../helpers/process.ts'
 
 const rulesDir = join(projectRoot, 'deploy/observability/prometheus/rules')
 const dashboardsDir = join(projectRoot, 'deploy/observability/grafana/dashboards')
-const ruleFiles = readdirSync(rulesDir).filter((f) => f.endsWith('.yml') && !f.endsWith('.test.yml'))
-const ruleTests = readdirSync(rulesDir).filter((f) => f.endsWith('.test.yml'))
+// Rules are *.yml (what Prometheus loads); their unit tests *.test.yaml, which that glob leaves out.
+const ruleFiles = readdirSync(rulesDir).filter((f) => f.endsWith('.yml'))
+const ruleTests = readdirSync(rulesDir).filter((f) => f.endsWith('.test.yaml'))
 const dashboards = readdirSync(dashboardsDir).filter((f) => f.endsWith('.json'))
 const ci = (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') || process.env.BACKPLANE_REQUIRE_SERVICES === '1'
 const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p))
