@@ -8,12 +8,15 @@ import { schemaCompilers } from './platform/validation.ts'
 import errors, { handleFrameworkError } from './platform/errors.ts'
 import corsOrigins from './platform/cors-origins.ts'
 import security from './platform/security.ts'
+import traceContext from './platform/trace-context.ts'
 import requestLog from './platform/request-log.ts'
 import breakers from './platform/breakers.ts'
 import db from './platform/db.ts'
 import health from './platform/health.ts'
+import healthDetails from './platform/health-details.ts'
 import lifecycle from './platform/lifecycle.ts'
 import metrics from './platform/metrics.ts'
+import operationsMetrics from './platform/operations-metrics.ts'
 import openapi from './platform/openapi.ts'
 import cache from './platform/cache.ts'
 import queue from './platform/queue.ts'
@@ -100,6 +103,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   app.decorate('siblings', overrides.siblings ?? null)
 
   await app.register(errors)
+  await app.register(traceContext)
   await app.register(lifecycle)
   await app.register(corsOrigins)
   await app.register(security)
@@ -117,6 +121,8 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(queue)
   await app.register(pubsub)
   await app.register(events)
+  await app.register(operationsMetrics)
+  await app.register(healthDetails)
   await app.register(securityEvents)
   await app.register(rbac)
   await app.register(auth)

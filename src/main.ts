@@ -1,39 +1,8 @@
 #!/usr/bin/env node
 import './platform/module-hooks.ts'
-import { Command } from 'commander'
-import { ConfigError } from './config.ts'
-import { version } from './lib/version.ts'
-import { startCommand } from './cli/start.ts'
-import { migrateCommand } from './cli/migrate.ts'
-import { seedCommand } from './cli/seed.ts'
-import { configCommand } from './cli/config.ts'
-import { openapiCommand } from './cli/openapi.ts'
-import { createAdminCommand } from './cli/create-admin.ts'
-import { keysCommand } from './cli/keys.ts'
-import { frontendsCommand } from './cli/frontends.ts'
-import { sdkCommand } from './cli/sdk.ts'
+import { startTracing } from './platform/telemetry/bootstrap.ts'
 
-const program = new Command()
-  .name('backplane')
-  .description('One backend for every frontend of your application.')
-  .version(version)
-  .showHelpAfterError()
-
-program.addCommand(startCommand(), { isDefault: true })
-program.addCommand(migrateCommand())
-program.addCommand(seedCommand())
-program.addCommand(configCommand())
-program.addCommand(openapiCommand())
-program.addCommand(createAdminCommand())
-program.addCommand(keysCommand())
-program.addCommand(frontendsCommand())
-program.addCommand(sdkCommand())
-
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  // Settings and start-up problems are the user's to fix: one clear line, no stack trace.
-  const message = err instanceof ConfigError || (err as Error).name === 'ConfigError' ? (err as Error).message : `backplane: ${(err as Error).message}`
-  process.stderr.write(`${message}\n`)
-  process.exitCode = 1
-}
+// OpenTelemetry has to patch pg, ioredis, amqplib and node:http before the application imports
+// them, so the CLI (and with it everything else) is imported only after tracing is set up.
+await startTracing(process.env)
+await import('./cli/program.ts')

@@ -8,6 +8,7 @@ import { openDatabaseServer, type DatabaseServer } from './platform/database.ts'
 import { createLogger } from './platform/logging.ts'
 import { runMigrations } from './platform/migrate.ts'
 import { runSeeds } from './platform/modules.ts'
+import { tracing } from './platform/tracing.ts'
 import { explainListenError } from './lib/listen-error.ts'
 import { version } from './lib/version.ts'
 
@@ -107,6 +108,8 @@ export async function serve (config: Config, overrides: Pick<AppOverrides, 'modu
     if (err) log.error({ err }, 'shutting down after an unexpected error')
     else log.info({ signal }, 'shutting down gracefully')
     await server.shutdown()
+    // Spans still in the exporter's batch (the last requests, the drain) are sent before exit.
+    await tracing.shutdown().catch((error: unknown) => { log.warn({ err: { message: (error as Error).message } }, 'traces not flushed') })
     log.info('stopped')
     log.flush()
   })

@@ -5,6 +5,11 @@ import { pino } from 'pino'
 import type { RunningServer } from '../../src/server.ts'
 import { onStop, report } from './servers.ts'
 
+// As src/main.ts: with OTEL_* settings (the tracing run of bench:auth) the SDK starts before the
+// application is imported; without them nothing of OpenTelemetry loads.
+const { startTracing } = await import('../../src/platform/telemetry/bootstrap.ts')
+await startTracing(process.env)
+const { tracing } = await import('../../src/platform/tracing.ts')
 const { loadConfig } = await import('../../src/config.ts')
 const { createLogger } = await import('../../src/platform/logging.ts')
 const { start } = await import('../../src/server.ts')
@@ -27,6 +32,7 @@ try {
   const running = server
   onStop(async () => {
     await running.shutdown()
+    await tracing.shutdown()
     logger.flush()
   })
 } catch (err) {

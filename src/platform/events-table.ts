@@ -15,6 +15,8 @@ export const outbox = pgTable('outbox', {
   aggregate: text('aggregate').notNull(),
   channels: text('channels').array().notNull().default(sql`ARRAY[]::text[]`),
   data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  /** traceContext is the W3C trace context of the transaction that recorded the event (null without tracing): the relay continues that trace. */
+  traceContext: jsonb('trace_context').$type<Record<string, string>>(),
   position: bigint('position', { mode: 'number' }),
   publishedAt: timestamp('published_at', { withTimezone: true, precision: 3 })
 }, (t) => [

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm'
 import type { Database } from './db.ts'
 import { outbox } from './events-table.ts'
 import { isId } from '../lib/ids.ts'
+import { asTraceCarrier, tracing, type TraceCarrier } from './tracing.ts'
 
 /** DomainEvent is what a service records with its change: `execution.completed` on `execution:<id>`, to be seen on `project:<id>` … */
 export interface DomainEvent {
@@ -21,6 +22,8 @@ export interface PublishedEvent extends DomainEvent {
   id: string
   position: number
   at: string
+  /** trace is the publication's trace context, a child of the recording request's (absent without tracing; never sent to clients). */
+  trace?: TraceCarrier
 }
 
 /** ReplayResult is what happened since an event: the later events of the channels, or `gap` when it is older than the retention window. */
@@ -55,10 +58,14 @@ const BATCH = 500
 // One relay at a time across every node: publication order is the order of positions.
 const RELAY_LOCK = sql`pg_try_advisory_xact_lock(hashtextextended('backplane:outbox-relay', 0))`
 
-type Row = { id: string, type: string, aggregate: string, channels: string[], data: Record<string, unknown>, created_at: Date | string, position?: number | string | null } & Record<string, unknown>
+type Row = { id: string, type: string, aggregate: string, channels: string[], data: Record<string, unknown>, created_at: Date | string, position?: number | string | null, trace_context?: unknown } & Record<string, unknown>
 
 function toEvent (row: Row, position: number): PublishedEvent {
   return { id: row.id, position, type: row.type, aggregate: row.aggregate, channels: row.channels, data: row.data, at: new Date(row.created_at).toISOString() }
+}
+
+function publishSpan (event: PublishedEvent, parent: TraceCarrier | null) {
+  return { parent, kind: 'producer' as const, attributes: { 'backplane.event.id': event.id, 'backplane.event.type': event.type, 'backplane.event.position': event.position } }
 }
 
 /** createEvents builds the events port over the outbox table and the pubsub port. */
@@ -69,7 +76,8 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
 
   const events: Events & { deliver: (message: string) => void, prune: () => Promise<number> } = {
     async record (event, tx) {
-      await tx.insert(outbox).values({ type: event.type, aggregate: event.aggregate, channels: event.channels, data: event.data })
+      const trace = tracing.capture()
+      await tx.insert(outbox).values({ type: event.type, aggregate: event.aggregate, channels: event.channels, data: event.data, ...(trace ? { traceContext: { ...trace } } : {}) })
     },
     subscribe (listener) {
       listeners.add(listener)
@@ -99,15 +107,27 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
         const lock = await tx.execute<{ ok: boolean }>(sql`SELECT ${RELAY_LOCK} AS ok`)
         if (!lock.rows[0]?.ok) return []
         const rows = (await tx.execute<Row>(sql`
-          SELECT id, type, aggregate, channels, data, created_at FROM ${outbox}
+          SELECT id, type, aggregate, channels, data, created_at, trace_context FROM ${outbox}
           WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH}`)).rows
         if (rows.length === 0) return []
         const positions = (await tx.execute<{ p: string }>(sql`SELECT nextval('outbox_position_seq') AS p FROM generate_series(1, ${rows.length})`)).rows.map((r) => Number(r.p)).sort((a, b) => a - b)
         const list = rows.map((row, i) => toEvent(row, positions[i]!))
         // Ids come from the table (uuid column) and positions from the sequence: safe to inline.
         if (!list.every((e) => isId(e.id) && Number.isSafeInteger(e.position))) throw new Error('outbox row with a malformed id or position')
-        for (const event of list) for (const handler of publishHandlers) await handler(event, tx)
-        for (const event of list) await publish(JSON.stringify(event))
+        if (!tracing.enabled) {
+          for (const event of list) for (const handler of publishHandlers) await handler(event, tx)
+          for (const event of list) await publish(JSON.stringify(event))
+        } else {
+          for (const [i, event] of list.entries()) {
+            // Each event is published in a span of the trace that recorded it: the webhook
+            // deliveries it enqueues and the message to every node carry that trace on.
+            await tracing.span(`event ${event.type} publish`, publishSpan(event, asTraceCarrier(rows[i]!.trace_context)), async () => {
+              for (const handler of publishHandlers) await handler(event, tx)
+              const trace = tracing.capture()
+              await publish(JSON.stringify(trace ? { ...event, trace } : event))
+            })
+          }
+        }
         await tx.execute(sql`
           UPDATE ${outbox} SET position = v.pos, published_at = now(), updated_at = now()
           FROM unnest(${sql.raw(`ARRAY[${list.map((e) => `'${e.id}'`).join(',')}]`)}::uuid[], ${sql.raw(`ARRAY[${list.map((e) => e.position).join(',')}]`)}::bigint[]) AS v(id, pos)
@@ -119,7 +139,20 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
     },
     deliver (message) {
       const event = JSON.parse(message) as PublishedEvent
-      for (const listener of listeners) listener(event)
+      const trace = asTraceCarrier(event.trace)
+      if (!trace) {
+        for (const listener of listeners) listener(event)
+        return
+      }
+      // Realtime fans out inside a span of the event's trace on every node. The listeners run
+      // synchronously within it, so a listener's error still reaches the caller as before.
+      let failure: unknown
+      tracing.span(`event ${event.type} deliver`, { parent: trace, kind: 'consumer', attributes: { 'backplane.event.id': event.id } }, async () => {
+        for (const listener of listeners) {
+          try { listener(event) } catch (err) { failure ??= err }
+        }
+      }).catch(() => {})
+      if (failure !== undefined) throw failure
     },
     /** prune drops published events older than the retention window (replay then reports a gap). */
     async prune () {

@@ -9,7 +9,18 @@ declare module 'fastify' {
      * is reported, but readiness stays 200 with status `degraded`.
      */
     addReadinessCheck: (name: string, check: () => Promise<void>, options?: ReadinessCheckOptions) => void
+    /** readiness runs every readiness check now (each bounded to a second) and says what `/health/ready` would. */
+    readiness: () => Promise<ReadinessReport>
   }
+}
+
+/** ReadinessReport is each check's result and latency, which checks are not critical, and the overall status. */
+export interface ReadinessReport {
+  status: 'ok' | 'degraded' | 'unavailable' | 'draining'
+  checks: Record<string, { status: 'ok' | 'fail', ms: number }>
+  nonCritical: string[]
+  /** breakers names each dependency whose circuit breaker is not closed (absent when all are). */
+  breakers?: Record<string, 'open' | 'half-open' | 'closed'>
 }
 
 /** ReadinessCheckOptions says whether a failing check takes the node out of service (the default). */
@@ -55,6 +66,16 @@ export default fp(async function health (app) {
     else nonCritical.delete(name)
   })
   app.addReadinessCheck('database', async () => { await app.dbPool.query('SELECT 1') })
+  app.decorate('readiness', async (): Promise<ReadinessReport> => {
+    const results = Object.fromEntries(await Promise.all([...checks].map(async ([name, check]) => [name, await timed(check)] as const)))
+    const failed = Object.entries(results).filter(([, r]) => r.status === 'fail').map(([name]) => name)
+    const critical = failed.some((name) => !nonCritical.has(name))
+    // A breaker that is not closed means calls to that dependency are being refused or probed.
+    const breakers = app.breakers.notClosed()
+    const tripped = Object.keys(breakers).length > 0
+    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 || tripped ? 'degraded' : 'ok'
+    return { status, checks: results, nonCritical: [...nonCritical], ...(tripped ? { breakers } : {}) }
+  })
 
   // Probes are frequent and uninteresting when they succeed: no request line below 500. (A route
   // log level would do the same at the cost of rebuilding every request's logger methods.)
@@ -68,13 +89,7 @@ export default fp(async function health (app) {
     ...common,
     schema: { tags: ['health'], operationId: 'healthReady', summary: 'Readiness: every dependency answers', response: { 200: ReadySchema, 503: ReadySchema } }
   }, async (_request, reply) => {
-    const results = Object.fromEntries(await Promise.all([...checks].map(async ([name, check]) => [name, await timed(check)] as const)))
-    const failed = Object.entries(results).filter(([, r]) => r.status === 'fail').map(([name]) => name)
-    const critical = failed.some((name) => !nonCritical.has(name))
-    // A breaker that is not closed means calls to that dependency are being refused or probed.
-    const breakers = app.breakers.notClosed()
-    const tripped = Object.keys(breakers).length > 0
-    const status = app.lifecycle.draining ? 'draining' : critical ? 'unavailable' : failed.length > 0 || tripped ? 'degraded' : 'ok'
-    return reply.code(status === 'ok' || status === 'degraded' ? 200 : 503).send({ status, checks: results, ...(tripped ? { breakers } : {}) })
+    const { status, checks: results, breakers } = await app.readiness()
+    return reply.code(status === 'ok' || status === 'degraded' ? 200 : 503).send({ status, checks: results, ...(breakers ? { breakers } : {}) })
   })
 }, { name: 'health', dependencies: ['db', 'lifecycle', 'breakers'] })

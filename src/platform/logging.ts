@@ -6,6 +6,7 @@ import { ConfigError } from '../lib/config-values.ts'
 import { memoize } from '../lib/memo.ts'
 import { batchedLog, type Sink } from './log-destinations.ts'
 import { parseLogSize, rotatingLogFile, type LogFileOptions } from './log-file.ts'
+import { tracing } from './tracing.ts'
 
 const SECRET_KEYS = [
   'password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'accessToken', 'refreshToken',
@@ -119,7 +120,9 @@ export function createLogger (config: Config, destination?: DestinationStream, l
     timestamp: isoTime,
     serializers: {
       req: (req: { method: string, url: string }) => ({ method: req.method, url: req.url.split('?')[0] })
-    }
+    },
+    // A line written inside a span carries `trace_id` and `span_id`; without tracing no mixin runs at all.
+    ...(tracing.enabled ? { mixin: () => tracing.logFields() ?? {} } : {})
   }
   if (destination) return pino(options, destination)
   if (config.log.file) checkLogFile(config.log.file)

@@ -10,7 +10,8 @@ declare module 'fastify' {
   }
 }
 
-function tokenMatches (header: string | undefined, token: string): boolean {
+/** tokenMatches checks `Authorization: Bearer <token>` against a configured token in constant time. */
+export function tokenMatches (header: string | undefined, token: string): boolean {
   // Only `Authorization: Bearer <token>`: a bare token or another scheme is refused.
   const match = /^Bearer (.+)$/i.exec(header ?? '')
   if (!match?.[1]) return false

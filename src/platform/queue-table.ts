@@ -12,6 +12,8 @@ export const queueOutbox = pgTable('queue_outbox', {
   ...baseColumns(),
   name: text('name').notNull(),
   data: jsonb('data').$type<unknown>(),
+  /** traceContext is the sender's W3C trace context (null without tracing); the relay puts it in the message's headers. */
+  traceContext: jsonb('trace_context').$type<Record<string, string>>(),
   retryLimit: integer('retry_limit').notNull(),
   retryDelaySeconds: integer('retry_delay_seconds').notNull(),
   retryBackoff: boolean('retry_backoff').notNull(),

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { v5 as uuidV5, validate as isUuid } from 'uuid'
 import { brokerNames } from './namespace.ts'
 import type { Database } from './db.ts'
+import { tracing, type TraceCarrier } from './tracing.ts'
 
 /** Job is one delivery of a job to its handler; `attempt` starts at 1 and counts failed runs before it. */
 export interface Job<T = unknown> { id: string, name: string, data: T, attempt: number }
@@ -20,7 +21,15 @@ export interface JobOptions {
 export interface DefineOptions { concurrency?: number, retryLimit?: number, retryDelaySeconds?: number, retryBackoff?: boolean }
 
 /** QueueStats are one job name's depths: waiting, running, waiting for a retry after a failure, and dead letters. */
-export interface QueueStats { name: string, queued: number, active: number, failed: number, deadLetters: number }
+export interface QueueStats {
+  name: string
+  queued: number
+  active: number
+  failed: number
+  deadLetters: number
+  /** oldestDueSeconds is how long the oldest due, untaken job has waited (for /metrics; absent where the backend cannot tell). */
+  oldestDueSeconds?: number
+}
 
 /** DeadLetter is a job that failed on its last allowed attempt and waits for an operator. */
 export interface DeadLetter { id: string, name: string, data: unknown, error: string | null, failedAt: string }
@@ -54,7 +63,15 @@ export interface RetryPolicy { retryLimit: number, retryDelaySeconds: number, re
 export interface JobDefinition extends RetryPolicy { name: string, handler: JobHandler, concurrency: number }
 
 /** OutgoingJob is a validated send, as an adapter stores it. */
-export interface OutgoingJob { name: string, id: string | undefined, data: unknown, policy: RetryPolicy, startAfter: Date | undefined }
+export interface OutgoingJob {
+  name: string
+  id: string | undefined
+  data: unknown
+  policy: RetryPolicy
+  startAfter: Date | undefined
+  /** trace is the sender's trace context (null without tracing): the job's run continues that trace. */
+  trace: TraceCarrier | null
+}
 
 /** QueueBackend is what an adapter implements; createJobQueue adds the definitions and defaults around it. */
 export interface QueueBackend {
@@ -70,6 +87,15 @@ export interface QueueBackend {
   /** check fails when the backend cannot take jobs (readiness). */
   check: () => Promise<void>
   close: () => Promise<void>
+}
+
+/**
+ * runTraced runs a job's handler in a consumer span, child of the context the job was sent from
+ * (a no-op call without tracing). Both adapters call it, so every job continues its sender's trace.
+ */
+export function runTraced (handler: JobHandler, job: Job, trace: TraceCarrier | null): Promise<void> {
+  if (!tracing.enabled) return handler(job)
+  return tracing.span(`job ${job.name}`, { parent: trace, kind: 'consumer', attributes: { 'messaging.operation.type': 'process', 'messaging.destination.name': job.name, 'messaging.message.id': job.id, 'backplane.job.attempt': job.attempt } }, () => handler(job))
 }
 
 /** QUEUE_DEFAULTS apply when neither the send nor define() says otherwise. */
@@ -170,7 +196,7 @@ export function createJobQueue (backend: QueueBackend, settings: { concurrency: 
         retryBackoff: options.retryBackoff ?? defaults.retryBackoff
       }
       const id = options.id === undefined ? undefined : jobIdFor(name, options.id)
-      return backend.send({ name, id, data: data ?? null, policy, startAfter: options.startAfter }, tx)
+      return backend.send({ name, id, data: data ?? null, policy, startAfter: options.startAfter, trace: tracing.capture() }, tx)
     },
     start () {
       started ??= backend.start([...definitions.values()])

@@ -2,13 +2,15 @@ import fp from 'fastify-plugin'
 import { defineModule } from '../../platform/modules.ts'
 import { adminPermissions } from './permissions.ts'
 import { queueRoutes } from './queue-routes.ts'
+import { healthRoutes } from './health-routes.ts'
 
-/** adminModule serves the operators' views under /api/v1/admin that belong to no other module (the job queue). */
+/** adminModule serves the operators' views under /api/v1/admin that belong to no other module (the job queue, detailed health). */
 export default defineModule({
   name: 'admin',
   plugin: fp(async (app) => {
     // Declared without user grants: only the admin role (which has every permission) holds them.
     app.rbac.define(adminPermissions)
     await app.register(queueRoutes)
-  }, { name: 'admin', dependencies: ['queue', 'rbac', 'auth', 'security-events'] })
+    await app.register(healthRoutes)
+  }, { name: 'admin', dependencies: ['queue', 'rbac', 'auth', 'security-events', 'health-details'] })
 })

@@ -1,5 +1,8 @@
 import fp from 'fastify-plugin'
+import { sql } from 'drizzle-orm'
 import { defineModule } from '../../platform/modules.ts'
+import { scrapeGauge } from '../../platform/operations-metrics.ts'
+import { AGENT_STATUSES, agents as agentsTable } from './table.ts'
 import { defineAgentPermissions } from './permissions.ts'
 import { agentsRoutes } from './routes.ts'
 import { createAgentsService, type AgentsService } from './service.ts'
@@ -20,6 +23,10 @@ export default defineModule({
     app.rbac.defineRole('agent', ['agent:work', 'execution:read'])
     const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, config: app.config })
     app.decorate('agents', agents)
+    scrapeGauge(app.metrics, { name: 'backplane_agents', help: 'Registered agents by status (online, busy, offline …)', labelNames: ['status'] as const }, async (g) => {
+      const { rows } = await app.db.execute<{ status: string, n: number }>(sql`SELECT status, count(*)::int AS n FROM ${agentsTable} GROUP BY status`)
+      for (const status of AGENT_STATUSES) g.set({ status }, rows.find((r) => r.status === status)?.n ?? 0)
+    }, (message) => { app.log.warn(message) })
     await app.register(agentsRoutes(agents))
-  }, { name: 'agents', dependencies: ['auth', 'rbac', 'projects', 'api-keys', 'events', 'security-events'] })
+  }, { name: 'agents', dependencies: ['auth', 'rbac', 'projects', 'api-keys', 'events', 'security-events', 'operations-metrics'] })
 })

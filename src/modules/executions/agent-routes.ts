@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
+import { runTraceparent } from './trace.ts'
 import type { ExecutionsService } from './service.ts'
 import { ClaimQuerySchema, CompleteSchema, ExecutionIdParams, ExecutionSchema, FailSchema, ProgressSchema } from './schemas.ts'
 
@@ -20,7 +21,10 @@ export function agentWorkRoutes (executions: ExecutionsService): FastifyPluginAs
       const gone = new AbortController()
       reply.raw.once('close', () => { gone.abort() })
       const execution = await executions.claim(agent, (request.query as Static<typeof ClaimQuerySchema>).wait, gone.signal)
-      return execution ?? reply.code(204).send()
+      if (!execution) return reply.code(204).send()
+      const traceparent = await runTraceparent(app.db, execution.id)
+      if (traceparent) reply.header('traceparent', traceparent)
+      return execution
     })
 
     app.post('/api/v1/executions/:id/progress', {

@@ -3,6 +3,7 @@ import { defineModule } from '../../platform/modules.ts'
 import { agentWorkRoutes } from './agent-routes.ts'
 import { defineExecutionPermissions } from './permissions.ts'
 import { executionsRoutes } from './routes.ts'
+import { registerExecutionMetrics } from './metrics.ts'
 import { createWorkLoop, FIRE_JOB, type FireJob } from './scheduler.ts'
 import { createExecutionsService, type ExecutionsService } from './service.ts'
 
@@ -21,7 +22,8 @@ export default defineModule({
   plugin: fp(async (app) => {
     defineExecutionPermissions(app.rbac)
     const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, config: app.config })
-    const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log })
+    const observeLateness = registerExecutionMetrics(app)
+    const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log, observeLateness })
     // Wired here, where all three exist (tasks is registered before agents): a task's target agent cannot be deleted under it.
     app.agents.guardRemoval(async (agentId, tx) => app.tasks.targetingReason(agentId, tx))
     // Runs queued for that agent alone (their task was retargeted since) would wait forever and fill the task's queued cap.
@@ -37,5 +39,5 @@ export default defineModule({
     })
     await app.register(executionsRoutes(executions))
     await app.register(agentWorkRoutes(executions))
-  }, { name: 'executions', dependencies: ['projects', 'agents', 'tasks', 'queue', 'events', 'security-events'] })
+  }, { name: 'executions', dependencies: ['projects', 'agents', 'tasks', 'queue', 'events', 'security-events', 'operations-metrics'] })
 })

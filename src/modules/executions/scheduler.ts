@@ -3,6 +3,7 @@ import { v5 as uuidv5 } from 'uuid'
 import type { Config } from '../../config.ts'
 import { isForeignKeyViolation } from '../../lib/sql-state.ts'
 import type { JobQueue } from '../../platform/queue.ts'
+import { tracing } from '../../platform/tracing.ts'
 import type { AgentsService } from '../agents/service.ts'
 import type { TasksService } from '../tasks/service.ts'
 import type { ExecutionsService, RunSnapshot } from './service.ts'
@@ -16,14 +17,23 @@ const BATCH = 500
 /** FireJob is the data of a `tasks.fire` job: the task as it was when its slot came due. */
 export interface FireJob { task: RunSnapshot, slot: string }
 
-interface WorkLoopDeps { tasks: TasksService, executions: ExecutionsService, agents: AgentsService, queue: JobQueue, config: Config, log: FastifyBaseLogger }
+interface WorkLoopDeps {
+  tasks: TasksService
+  executions: ExecutionsService
+  agents: AgentsService
+  queue: JobQueue
+  config: Config
+  log: FastifyBaseLogger
+  /** observeLateness receives how late each slot was fired, in seconds (for /metrics). */
+  observeLateness?: (seconds: number) => void
+}
 
 /**
  * createWorkLoop is the background work every node runs: fire due task slots through the job
  * queue (SKIP LOCKED over tasks; one job and one execution per (task, slot) whatever the number of
  * nodes), time out runs whose lease passed, and mark silent agents offline.
  */
-export function createWorkLoop ({ tasks, executions, agents, queue, config, log }: WorkLoopDeps) {
+export function createWorkLoop ({ tasks, executions, agents, queue, config, log, observeLateness }: WorkLoopDeps) {
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> | undefined
   let stopped = true
@@ -31,7 +41,11 @@ export function createWorkLoop ({ tasks, executions, agents, queue, config, log 
   const fire = async (task: RunSnapshot, slot: Date, tx: Parameters<JobQueue['send']>[3]) => {
     const { id, projectId, name, payload, targetAgentId, targetLabels, timeoutSeconds, maxAttempts, backoffSeconds } = task
     const snapshot: RunSnapshot = { id, projectId, name, payload, targetAgentId, targetLabels, timeoutSeconds, maxAttempts, backoffSeconds }
-    await queue.send<FireJob>(FIRE_JOB, { task: snapshot, slot: slot.toISOString() }, { id: uuidv5(`${task.id}/${slot.toISOString()}`, SLOT_NAMESPACE) }, tx)
+    const send = () => queue.send<FireJob>(FIRE_JOB, { task: snapshot, slot: slot.toISOString() }, { id: uuidv5(`${task.id}/${slot.toISOString()}`, SLOT_NAMESPACE) }, tx)
+    // A scheduled run starts its own trace here; the fire job, the execution, the agent's claim,
+    // progress and completion all join it.
+    observeLateness?.((Date.now() - slot.getTime()) / 1000)
+    await tracing.span('scheduler fire', { root: true, attributes: { 'backplane.task.id': id, 'backplane.slot': slot.toISOString(), 'backplane.scheduler.lateness_ms': Date.now() - slot.getTime() } }, send)
   }
 
   /** tick does one round of background work at `now` (tests pass a fake clock). */

@@ -14,6 +14,7 @@ import { endEvent, executionEvent } from './events.ts'
 import { createExecutionsRepository, type ExecutionFilter, type ExecutionScope } from './repository.ts'
 import type { ExecutionRow } from './table.ts'
 import { toExecution, toExecutionSummary, type Execution } from './view.ts'
+import { inRunTrace, runTraceContext } from './trace.ts'
 
 const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
@@ -97,7 +98,9 @@ export function createExecutionsService ({ db, projects, agents, events, config 
       targetLabels: row.targetLabels,
       timeoutSeconds: row.timeoutSeconds,
       availableAt: new Date(Date.now() + delayMs),
-      requestedBy: row.requestedBy
+      requestedBy: row.requestedBy,
+      // Every attempt stays in the run's trace.
+      traceContext: row.traceContext
     }, tx)
     if (retry) await events.record(executionEvent('execution.queued', retry), tx)
   }
@@ -107,10 +110,12 @@ export function createExecutionsService ({ db, projects, agents, events, config 
     const row = await db.transaction(async (tx) => {
       const row = await repo.finish(id, agent.id, { ...outcome, logMax }, tx)
       if (!row) return undefined
-      await events.record(endEvent(row), tx)
-      if (outcome.status === 'failed' && outcome.retry !== false) await retryIfAllowed(row, tx)
-      if ((await repo.runningCount(agent.id, tx)) === 0) await agents.finishedWork(agent.id, tx)
-      return row
+      return inRunTrace(row, outcome.status === 'succeeded' ? 'complete' : 'fail', async () => {
+        await events.record(endEvent(row), tx)
+        if (outcome.status === 'failed' && outcome.retry !== false) await retryIfAllowed(row, tx)
+        if ((await repo.runningCount(agent.id, tx)) === 0) await agents.finishedWork(agent.id, tx)
+        return row
+      })
     })
     if (!row) throw await notRunning(agent, id)
     queued()
@@ -133,7 +138,7 @@ export function createExecutionsService ({ db, projects, agents, events, config 
     async fire (task: RunSnapshot, slot: Date, tx: Database = db): Promise<ExecutionRow | undefined> {
       // In the caller's transaction when there is one (a savepoint), else in a transaction of its own.
       const row = await tx.transaction(async (inner) => {
-        const row = await repo.insert({ ...fromTask(task), trigger: 'schedule', slot }, inner)
+        const row = await repo.insert({ ...fromTask(task), trigger: 'schedule', slot, ...runTraceContext() }, inner)
         if (row) await events.record(executionEvent('execution.queued', row), inner)
         return row
       })
@@ -156,7 +161,7 @@ export function createExecutionsService ({ db, projects, agents, events, config 
         // Counted under a per-task lock: a burst of concurrent requests cannot all pass a count taken before any insert.
         await repo.lockQueue(task.id, tx)
         if ((await repo.countQueued(task.id, tx)) >= MAX_QUEUED_PER_TASK) throw executionErrors.TOO_MANY_QUEUED()
-        const row = await repo.insert({ ...fromTask(task), trigger: 'manual', requestedBy: userId, idempotencyKey: idempotencyKey ?? null }, tx)
+        const row = await repo.insert({ ...fromTask(task), trigger: 'manual', requestedBy: userId, idempotencyKey: idempotencyKey ?? null, ...runTraceContext() }, tx)
         if (row) await events.record(executionEvent('execution.queued', row), tx)
         return row
       })
@@ -209,8 +214,10 @@ export function createExecutionsService ({ db, projects, agents, events, config 
         const row = await db.transaction(async (tx) => {
           const row = await repo.claim({ id: agent.id, projectId: agent.projectId, labels: agent.labels }, leaseSeconds, tx)
           if (row) {
-            await events.record(executionEvent('execution.started', row), tx)
-            await agents.startedWork(agent.id, tx)
+            await inRunTrace(row, 'claim', async () => {
+              await events.record(executionEvent('execution.started', row), tx)
+              await agents.startedWork(agent.id, tx)
+            })
           }
           return row
         })
@@ -227,7 +234,7 @@ export function createExecutionsService ({ db, projects, agents, events, config 
       const row = await db.transaction(async (tx) => {
         const row = await repo.report(id, agent.id, leaseSeconds, { ...report, logMax }, tx)
         // Log lines alone are not an event (they can come many times a second); progress is.
-        if (row && report.progress !== undefined) await events.record(executionEvent('execution.progress', row), tx)
+        if (row && report.progress !== undefined) await inRunTrace(row, 'progress', () => events.record(executionEvent('execution.progress', row), tx))
         return row
       })
       if (!row) throw await notRunning(agent, id)

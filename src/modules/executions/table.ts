@@ -44,6 +44,8 @@ export const executions = pgTable('executions', {
   leaseUntil: timestamp('lease_until', { withTimezone: true, precision: 3 }),
   progress: integer('progress'),
   result: jsonb('result').$type<unknown>(),
+  /** traceContext is the W3C trace context the run was created in (null without tracing): claim, progress and completion join that trace. */
+  traceContext: jsonb('trace_context').$type<Record<string, string>>(),
   error: text('error'),
   logs: text('logs').notNull().default(''),
   requestedBy: uuid('requested_by').references(() => users.id, { onDelete: 'set null' }),

@@ -46,8 +46,13 @@ const SEEN_MAX = 128
 const RECENT_MAX = 256
 const RECENT_MS = 5000
 
+/** HubCounters receive each outgoing message's fate (for /metrics): sent, or dropped with why. */
+export interface HubCounters { sent: () => void, dropped: (reason: 'slow_consumer' | 'closed') => void }
+
+const uncounted: HubCounters = { sent: () => {}, dropped: () => {} }
+
 /** createHub keeps the open sockets of this node and fans published events out to their subscriptions. */
-export function createHub (log: FastifyBaseLogger) {
+export function createHub (log: FastifyBaseLogger, counters: HubCounters = uncounted) {
   const conns = new Set<Conn>()
   const perPrincipal = new Map<string, number>()
   const byChannel = new Map<string, Set<Sub>>()
@@ -69,9 +74,14 @@ export function createHub (log: FastifyBaseLogger) {
   }
 
   function sendText (conn: Conn, text: string): void {
-    if (conn.closed) return
+    if (conn.closed) {
+      counters.dropped('closed')
+      return
+    }
     conn.socket.send(text)
+    counters.sent()
     if (conn.socket.bufferedAmount > limits.maxBufferedBytes) {
+      counters.dropped('slow_consumer')
       log.warn({ connection: conn.id, buffered: conn.socket.bufferedAmount }, 'realtime: slow consumer dropped')
       // A close frame would wait behind the megabyte the client is not reading: cut the socket now.
       detach(conn)

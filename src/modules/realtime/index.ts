@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyRequest } from 'fastify'
-import { Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import { defineModule } from '../../platform/modules.ts'
 import { createConnections, type Handshake } from './connection.ts'
 import { createHandshake, defaultOriginCheck, selectProtocol, type OriginCheck } from './handshake.ts'
@@ -37,7 +37,9 @@ export default defineModule({
   name: 'realtime',
   plugin: fp(async (app) => {
     app.rbac.define({ realtime: ['admin'] })
-    const hub = createHub(app.log)
+    const sent = new Counter({ name: 'backplane_realtime_messages_sent_total', help: 'Realtime messages written to sockets on this node', registers: [app.metrics] })
+    const dropped = new Counter({ name: 'backplane_realtime_messages_dropped_total', help: 'Realtime messages not delivered: the socket was a slow consumer (cut off) or already closed', labelNames: ['reason'] as const, registers: [app.metrics] })
+    const hub = createHub(app.log, { sent: () => { sent.inc() }, dropped: (reason) => { dropped.inc({ reason }) } })
     const tickets = createTickets(app.db)
     const handshakes = new WeakMap<FastifyRequest, Handshake>()
     const usedTicket = new WeakSet<FastifyRequest>()

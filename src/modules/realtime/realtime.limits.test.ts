@@ -182,6 +182,9 @@ describe('WS-04: slow consumers', () => {
     const drop = t.logs.lines().find((l) => l.msg === 'realtime: slow consumer dropped') as { buffered: number }
     expect(drop.buffered).toBeGreaterThan(1024 * 1024)
     expect(drop.buffered).toBeLessThan(1024 * 1024 + 20 * 1024)
+    // …and counted on /metrics.
+    const dropped = await t.app.metrics.getSingleMetric('backplane_realtime_messages_dropped_total')?.get()
+    expect(dropped?.values.find((v) => v.labels.reason === 'slow_consumer')?.value).toBeGreaterThanOrEqual(1)
     const grown = (retained() - before) / 1024 / 1024
     const rss = (process.memoryUsage().rss - rssBefore) / 1024 / 1024
     console.info(`slow consumer: cut at ${(drop.buffered / 1024).toFixed(0)} KiB buffered; retained memory grew ${grown.toFixed(1)} MiB (RSS ${rss.toFixed(1)} MiB) while ${(total * pad.length / 1024 / 1024).toFixed(0)} MiB were published`)

@@ -100,6 +100,7 @@ export function createOutbox ({ db, log, publish, faults = {} }: {
         id: job.id ?? newId(),
         name: job.name,
         data: job.data,
+        traceContext: job.trace ? { ...job.trace } : null,
         retryLimit: job.policy.retryLimit,
         retryDelaySeconds: job.policy.retryDelaySeconds,
         retryBackoff: job.policy.retryBackoff,

@@ -1,7 +1,8 @@
 import type { Channel, ConsumeMessage } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db.ts'
-import { QUEUE_DEFAULTS, errorMessage, retryDelaySeconds, type DeadLetter, type JobDefinition, type QueueBackend, type RetryPolicy } from '../queue.ts'
+import { asTraceCarrier, tracing } from '../tracing.ts'
+import { QUEUE_DEFAULTS, errorMessage, retryDelaySeconds, runTraced, type DeadLetter, type JobDefinition, type QueueBackend, type RetryPolicy } from '../queue.ts'
 import { createAmqpLink, type AmqpLink } from './amqp-connection.ts'
 import { createOutbox, type OutboxFaults } from './amqp-outbox.ts'
 import { amqpTopology, deadLetterInfo, decode, encode, failureHeaders, type Envelope } from './amqp-topology.ts'
@@ -54,9 +55,15 @@ export function createAmqpQueue ({ url, db, log, names, faults }: AmqpQueueOptio
     log,
     faults,
     publish: async (row) => {
-      await link.declare(row.name)
       const policy = { retryLimit: row.retryLimit, retryDelaySeconds: row.retryDelaySeconds, retryBackoff: row.retryBackoff }
-      await link.publish('', topology.queue(row.name), encode({ id: row.id, name: row.name, data: row.data, attempt: 1, policy }))
+      const trace = asTraceCarrier(row.traceContext)
+      const send = async () => {
+        await link.declare(row.name)
+        await link.publish('', topology.queue(row.name), encode({ id: row.id, name: row.name, data: row.data, attempt: 1, policy, trace }))
+      }
+      // Published in the sender's trace: the amqplib instrumentation's publish span (and the
+      // traceparent header it writes) then belong to the request that sent the job.
+      await (trace ? tracing.span(`${row.name} publish`, { parent: trace, kind: 'producer', attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': row.id } }, send) : send())
     }
   })
   const consumers = new Map<string, Consumer>()
@@ -86,7 +93,7 @@ export function createAmqpQueue ({ url, db, log, names, faults }: AmqpQueueOptio
     }
     let error: unknown
     try {
-      await handler({ id: job.id, name, data: job.data, attempt: job.attempt })
+      await runTraced(handler, { id: job.id, name, data: job.data, attempt: job.attempt }, job.trace)
       settle(() => { ch.ack(message) })
       return
     } catch (err) { error = err }

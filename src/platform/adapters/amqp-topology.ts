@@ -1,5 +1,6 @@
 import type { Channel, Message, Options } from 'amqplib'
 import type { RetryPolicy } from '../queue.ts'
+import { asTraceCarrier, type TraceCarrier } from '../tracing.ts'
 
 import { brokerNames, type BrokerNames } from '../namespace.ts'
 
@@ -54,7 +55,7 @@ export async function declareRetry (channel: Channel, topology: AmqpTopology, na
 }
 
 /** Envelope is a job as it travels through the broker: the payload is the body, the rest are headers. */
-export interface Envelope { id: string, name: string, data: unknown, attempt: number, policy: RetryPolicy }
+export interface Envelope { id: string, name: string, data: unknown, attempt: number, policy: RetryPolicy, trace: TraceCarrier | null }
 
 const H = { attempt: 'bp-attempt', limit: 'bp-retry-limit', delay: 'bp-retry-delay', backoff: 'bp-retry-backoff', error: 'bp-error', failedAt: 'bp-failed-at' }
 
@@ -73,6 +74,8 @@ export function encode (job: Envelope, extra: Record<string, string> = {}): { co
         [H.limit]: job.policy.retryLimit,
         [H.delay]: job.policy.retryDelaySeconds,
         [H.backoff]: job.policy.retryBackoff,
+        // The W3C trace context of the send, as the standard headers: the consumer continues that trace.
+        ...(job.trace ? job.trace : {}),
         ...extra
       }
     }
@@ -104,7 +107,8 @@ export function decode (name: string, message: Message): Envelope | undefined {
       retryLimit: whole(headers[H.limit], 3),
       retryDelaySeconds: whole(headers[H.delay], 5),
       retryBackoff: headers[H.backoff] !== false
-    }
+    },
+    trace: asTraceCarrier(headers)
   }
 }
 

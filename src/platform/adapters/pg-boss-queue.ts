@@ -4,7 +4,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type pg from 'pg'
 import type { ConstructorOptions, Db, Job as BossJob, PgBoss } from 'pg-boss'
 import type { Database } from '../db.ts'
-import { QUEUE_DEFAULTS, errorMessage, type DeadLetter, type JobDefinition, type QueueBackend, type QueueStats } from '../queue.ts'
+import { unwrapTrace, wrapTrace } from './pg-boss-trace.ts'
+import { QUEUE_DEFAULTS, errorMessage, runTraced, type DeadLetter, type JobDefinition, type QueueBackend, type QueueStats } from '../queue.ts'
 
 /** QUEUE_SCHEMA is the PostgreSQL schema pg-boss keeps its tables in, beside the app's own. */
 export const QUEUE_SCHEMA = 'pgboss'
@@ -113,7 +114,8 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       let error: unknown
       let ok = false
       try {
-        await handler({ id: job.id, name, data: job.data, attempt: job.retryCount + 1 })
+        const { data, trace } = unwrapTrace(job.data)
+        await runTraced(handler, { id: job.id, name, data, attempt: job.retryCount + 1 }, trace)
         ok = true
       } catch (err) { error = err }
       try {
@@ -165,7 +167,7 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       const { fromDrizzle } = await library()
       await ensureQueue(b, job.name)
       // Any JSON value: pg-boss stores it with JSON.stringify.
-      const data = job.data as object | null
+      const data = wrapTrace(job.data, job.trace) as object | null
       const id = await b.send(job.name, data, {
         id: job.id,
         startAfter: job.startAfter,
@@ -212,8 +214,10 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       const b = await boss()
       const known = await b.getQueues()
       const all = [...new Set([...definitions.map((d) => d.name), ...known.map((q) => q.name).filter((n) => !n.endsWith('.dead'))])].sort()
-      const { rows } = await pool.query<{ name: string, state: string, n: number }>(
-        `SELECT name, state::text AS state, count(*)::int AS n FROM ${QUEUE_SCHEMA}.job
+      const { rows } = await pool.query<{ name: string, state: string, n: number, oldest: number | null }>(
+        `SELECT name, state::text AS state, count(*)::int AS n,
+            EXTRACT(EPOCH FROM now() - min(start_after) FILTER (WHERE start_after <= now()))::float8 AS oldest
+          FROM ${QUEUE_SCHEMA}.job
           WHERE name = ANY($1::text[]) AND state IN ('created', 'retry', 'active') GROUP BY name, state`,
         [[...all, ...all.map(deadQueue)]])
       const count = (name: string, states: string[]) => rows.filter((r) => r.name === name && states.includes(r.state)).reduce((s, r) => s + r.n, 0)
@@ -222,7 +226,8 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
         queued: count(name, ['created']),
         active: count(name, ['active']),
         failed: count(name, ['retry']),
-        deadLetters: count(deadQueue(name), ['created', 'retry'])
+        deadLetters: count(deadQueue(name), ['created', 'retry']),
+        oldestDueSeconds: Math.max(0, ...rows.filter((r) => r.name === name && r.state !== 'active').map((r) => r.oldest ?? 0))
       }))
     },
     async deadLetters (name, limit) {
@@ -231,7 +236,7 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
         `SELECT id, data, COALESCE(source_output, output) AS output, created_on FROM ${QUEUE_SCHEMA}.job
           WHERE name = $1 AND state IN ('created', 'retry') ORDER BY created_on, id LIMIT $2`,
         [deadQueue(name), limit])
-      return rows.map((r): DeadLetter => ({ id: r.id, name, data: r.data, error: outputMessage(r.output), failedAt: r.created_on.toISOString() }))
+      return rows.map((r): DeadLetter => ({ id: r.id, name, data: unwrapTrace(r.data).data, error: outputMessage(r.output), failedAt: r.created_on.toISOString() }))
     },
     async retryDeadLetter (name, id) {
       const b = await boss()
