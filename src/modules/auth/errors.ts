@@ -13,3 +13,14 @@ export const authFlowErrors = defineErrors({
   INVITATIONS_OFF: [409, 'Registration is closed (AUTH_REGISTRATION=closed), so an invitation could not be used; create the account with POST /api/v1/admin/users'],
   SESSION_NOT_FOUND: [404, 'Session not found']
 })
+
+/** mfaErrors are the two-factor codes; a wrong code and a replayed one share one body. */
+export const mfaErrors = defineErrors({
+  MFA_CHALLENGE_INVALID: [401, 'This sign-in step is invalid, expired or already used; sign in again'],
+  MFA_CODE_INVALID: [401, 'The code is incorrect or was already used'],
+  MFA_LOCKED: [401, 'Too many failed attempts: the account is locked for 15 minutes'],
+  MFA_ALREADY_ENABLED: [409, 'Two-factor sign-in is already on; disable it first to enrol a new authenticator'],
+  MFA_NOT_ENABLED: [409, 'Two-factor sign-in is not on for this account'],
+  MFA_ENROLMENT_NOT_STARTED: [409, 'Start the enrolment first (POST /api/v1/users/me/mfa/totp)'],
+  MFA_REQUIRED_BY_POLICY: [409, 'Two-factor sign-in is required for this account (AUTH_MFA_REQUIRED) and cannot be turned off']
+})

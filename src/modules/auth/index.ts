@@ -10,6 +10,10 @@ import { authRoutes } from './routes.ts'
 import { createAuthService, type AuthService } from './service.ts'
 import { createSessions, type Sessions } from './sessions.ts'
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts'
+import { createAuthChallenges } from './auth-challenges.ts'
+import { createFlowAudit } from './flow-audit.ts'
+import { mfaRoutes } from './mfa-routes.ts'
+import { createMfaService } from './mfa-service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,7 +44,19 @@ export default defineModule({
       refreshKey: () => (refreshKey ??= deriveKey(secret(), 'refresh-token-chain'))
     })
     const tokens = createOneTimeTokens(app.db)
-    const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents })
+    const challenges = createAuthChallenges(app.db)
+    let recoveryKey: Buffer | undefined
+    const mfa = createMfaService({
+      db: app.db,
+      config,
+      users: app.users,
+      box: createSecretBox(secret, 'mfa-totp'),
+      recoveryKey: () => (recoveryKey ??= deriveKey(secret(), 'mfa-recovery-codes')),
+      challenges,
+      events: app.events,
+      audit: createFlowAudit(app.securityEvents)
+    })
+    const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
     app.decorate('signingKeys', keys)
     app.decorate('authFlows', flows)
@@ -54,7 +70,8 @@ export default defineModule({
       return keys.jwks()
     })
     await app.register(authRoutes(flows, app.users))
-    await app.register(meRoutes(flows, sessions))
+    await app.register(meRoutes(flows, sessions, config.auth.stepUpSeconds))
+    await app.register(mfaRoutes(mfa, flows, config.auth.stepUpSeconds))
     await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents, checkCurrentPassword: flows.checkCurrentPassword }))
   }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context'] })
 })
