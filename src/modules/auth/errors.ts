@@ -24,3 +24,16 @@ export const mfaErrors = defineErrors({
   MFA_ENROLMENT_NOT_STARTED: [409, 'Start the enrolment first (POST /api/v1/users/me/mfa/totp)'],
   MFA_REQUIRED_BY_POLICY: [409, 'Two-factor sign-in is required for this account (AUTH_MFA_REQUIRED) and cannot be turned off']
 })
+
+/** oidcErrors are the codes of sign-in through OpenID Connect providers. */
+export const oidcErrors = defineErrors({
+  OIDC_PROVIDER_NOT_FOUND: [404, 'No enabled identity provider by this name'],
+  OIDC_PROVIDER_INVALID: [400, 'The identity provider settings are not valid'],
+  OIDC_DISCOVERY_FAILED: [502, 'The identity provider could not be reached or its discovery document is not valid'],
+  OIDC_RETURN_NOT_ALLOWED: [400, 'returnTo must be a URL on a registered frontend origin (or PUBLIC_URL)'],
+  OIDC_STATE_INVALID: [400, 'This sign-in attempt is unknown, expired or already used (state); start again'],
+  OIDC_CODE_INVALID: [400, 'This sign-in code is invalid, expired or already used'],
+  OIDC_LINK_INVALID: [400, 'This link confirmation is invalid, expired or already used'],
+  OIDC_IDENTITY_NOT_FOUND: [404, 'Linked identity not found'],
+  LAST_SIGN_IN_METHOD: [409, 'This is your last way to sign in: set a password or link another provider first']
+})

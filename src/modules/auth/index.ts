@@ -14,6 +14,10 @@ import { createAuthChallenges } from './auth-challenges.ts'
 import { createFlowAudit } from './flow-audit.ts'
 import { mfaRoutes } from './mfa-routes.ts'
 import { createMfaService } from './mfa-service.ts'
+import { createOidcIdentities } from './oidc-identities.ts'
+import { createOidcProviders } from './oidc-providers.ts'
+import { oidcRoutes } from './oidc-routes.ts'
+import { createOidcService } from './oidc-service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,6 +60,7 @@ export default defineModule({
       events: app.events,
       audit: createFlowAudit(app.securityEvents)
     })
+    const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production })
     const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
     app.decorate('signingKeys', keys)
@@ -72,6 +77,21 @@ export default defineModule({
     await app.register(authRoutes(flows, app.users))
     await app.register(meRoutes(flows, sessions, config.auth.stepUpSeconds))
     await app.register(mfaRoutes(mfa, flows, config.auth.stepUpSeconds))
+    const oidc = createOidcService({
+      db: app.db,
+      config,
+      providers,
+      identities: createOidcIdentities(app.db),
+      challenges,
+      users: app.users,
+      box: createSecretBox(secret, 'oidc-flows'),
+      events: app.events,
+      audit: createFlowAudit(app.securityEvents),
+      allowsOrigin: (origin) => app.corsOrigins.allows(origin),
+      auth: flows,
+      mfa
+    })
+    await app.register(oidcRoutes(oidc, providers, config.auth.audience, config.auth.stepUpSeconds))
     await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents, checkCurrentPassword: flows.checkCurrentPassword }))
-  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context'] })
+  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context', 'cors-origins'] })
 })

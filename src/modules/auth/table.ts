@@ -79,7 +79,7 @@ export const mfaRecoveryCodes = pgTable('mfa_recovery_codes', {
  */
 export const authChallenges = pgTable('auth_challenges', {
   ...baseColumns(),
-  purpose: text('purpose', { enum: ['second_factor', 'enrolment', 'oidc', 'link_identity', 'passkey_register', 'passkey_login'] }).notNull(),
+  purpose: text('purpose', { enum: ['second_factor', 'enrolment', 'oidc', 'oidc_sign_in', 'link_identity', 'passkey_register', 'passkey_login'] }).notNull(),
   tokenHash: text('token_hash').notNull(),
   userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
   audience: text('audience'),
