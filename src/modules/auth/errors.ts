@@ -37,3 +37,9 @@ export const oidcErrors = defineErrors({
   OIDC_IDENTITY_NOT_FOUND: [404, 'Linked identity not found'],
   LAST_SIGN_IN_METHOD: [409, 'This is your last way to sign in: set a password or link another provider first']
 })
+
+/** passkeyErrors are the WebAuthn codes; every failed verification shares one body. */
+export const passkeyErrors = defineErrors({
+  PASSKEY_INVALID: [401, 'The passkey could not be verified; try again'],
+  PASSKEY_NOT_FOUND: [404, 'Passkey not found']
+})

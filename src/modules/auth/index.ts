@@ -18,6 +18,8 @@ import { createOidcIdentities } from './oidc-identities.ts'
 import { createOidcProviders } from './oidc-providers.ts'
 import { oidcRoutes } from './oidc-routes.ts'
 import { createOidcService } from './oidc-service.ts'
+import { passkeysRoutes } from './passkeys-routes.ts'
+import { createPasskeysService } from './passkeys-service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -77,11 +79,12 @@ export default defineModule({
     await app.register(authRoutes(flows, app.users))
     await app.register(meRoutes(flows, sessions, config.auth.stepUpSeconds))
     await app.register(mfaRoutes(mfa, flows, config.auth.stepUpSeconds))
+    const identities = createOidcIdentities(app.db)
     const oidc = createOidcService({
       db: app.db,
       config,
       providers,
-      identities: createOidcIdentities(app.db),
+      identities,
       challenges,
       users: app.users,
       box: createSecretBox(secret, 'oidc-flows'),
@@ -92,6 +95,18 @@ export default defineModule({
       mfa
     })
     await app.register(oidcRoutes(oidc, providers, config.auth.audience, config.auth.stepUpSeconds))
+    const passkeys = createPasskeysService({
+      db: app.db,
+      config,
+      users: app.users,
+      challenges,
+      identities,
+      events: app.events,
+      audit: createFlowAudit(app.securityEvents),
+      origins: () => app.corsOrigins.list(),
+      auth: flows
+    })
+    await app.register(passkeysRoutes(passkeys, config.auth.audience, config.auth.stepUpSeconds))
     await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents, checkCurrentPassword: flows.checkCurrentPassword }))
   }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context', 'cors-origins'] })
 })
