@@ -17,6 +17,12 @@ export const MAX_CHALLENGE_ATTEMPTS = 5
  * challenge after a right password, OIDC state, WebAuthn challenges), stored as hashes of their tokens.
  */
 export function createAuthChallenges (db: Database) {
+  // Ended challenges are deleted now and then as new ones are made (at most every 10 minutes per node):
+  // their rows are worthless a day after they expired, and every sign-in step writes one.
+  let lastPrune = 0
+  const prune = async () => {
+    await db.delete(authChallenges).where(lt(authChallenges.expiresAt, new Date(Date.now() - 86_400_000)))
+  }
   const live = (purpose: ChallengePurpose, token: string) => and(
     eq(authChallenges.tokenHash, hashToken(token)), eq(authChallenges.purpose, purpose),
     isNull(authChallenges.usedAt), gt(authChallenges.expiresAt, new Date()), lt(authChallenges.attempts, MAX_CHALLENGE_ATTEMPTS)
@@ -25,6 +31,10 @@ export function createAuthChallenges (db: Database) {
     /** create returns a new challenge's raw token; only its hash is kept. */
     async create (purpose: ChallengePurpose, input: { userId?: string, audience?: string, data?: Record<string, unknown>, ttlMs: number, token?: string }): Promise<string> {
       const token = input.token ?? newOpaqueToken()
+      if (Date.now() - lastPrune > 600_000) {
+        lastPrune = Date.now()
+        prune().catch(() => {})
+      }
       await db.insert(authChallenges).values({
         purpose,
         tokenHash: hashToken(token),
@@ -54,9 +64,7 @@ export function createAuthChallenges (db: Database) {
       return row?.attempts ?? MAX_CHALLENGE_ATTEMPTS
     },
     /** prune deletes challenges that ended more than a day ago. */
-    async prune (): Promise<void> {
-      await db.delete(authChallenges).where(lt(authChallenges.expiresAt, new Date(Date.now() - 86_400_000)))
-    }
+    prune
   }
 }
 
