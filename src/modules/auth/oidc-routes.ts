@@ -7,7 +7,7 @@ import { oidcErrors } from './errors.ts'
 import { MfaPendingSchema } from './mfa-schemas.ts'
 import type { OidcProviders } from './oidc-providers.ts'
 import {
-  AuthorizationUrlSchema, CallbackQuery, ConfirmLinkSchema, CreateProviderSchema, ExchangeSchema, IdentityListSchema, IdParams,
+  AuthorizationUrlSchema, CallbackQuery, ConfirmLinkSchema, CreateProviderSchema, ExchangeSchema, IdentityListSchema, IdParams, LinkStartSchema,
   ProviderListSchema, ProviderParams, PublicProviderListSchema, StartSchema
 } from './oidc-schemas.ts'
 import type { OidcService } from './oidc-service.ts'
@@ -66,12 +66,12 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
       items: (await oidc.listIdentities(request.actor!.userId)).map((i) => ({ ...i, createdAt: i.createdAt.toISOString(), lastUsedAt: i.lastUsedAt?.toISOString() ?? null }))
     }))
 
-    app.post('/api/v1/users/me/identities/:provider/start', {
+    app.post('/api/v1/users/me/identities', {
       config: { access: 'user', rateLimitTier: 'auth' },
-      schema: { tags, operationId: 'startIdentityLink', summary: 'Link a provider to your account (recent sign-in required)', params: ProviderParams, body: StartSchema, response: { 200: AuthorizationUrlSchema, ...problems, 502: ProblemSchema } }
+      schema: { tags, operationId: 'startIdentityLink', summary: 'Link a provider to your account: the URL to open in the browser (recent sign-in required)', body: LinkStartSchema, response: { 200: AuthorizationUrlSchema, ...problems, 502: ProblemSchema } }
     }, async (request) => {
       requireRecentAuth(request, stepUpSeconds)
-      return oidc.startLink(request.actor!.userId, request.params.provider, request.body.returnTo, contextOf(request))
+      return oidc.startLink(request.actor!.userId, request.body.provider, request.body.returnTo, contextOf(request))
     })
 
     app.delete('/api/v1/users/me/identities/:id', {

@@ -44,6 +44,9 @@ export const PublicProviderListSchema = Type.Object({
 /** StartSchema names where the browser returns when the provider is done. */
 export const StartSchema = Type.Object({ returnTo: Url }, { additionalProperties: false })
 
+/** LinkStartSchema names the provider to link to the signed-in account and where the browser returns. */
+export const LinkStartSchema = Type.Object({ provider: Slug, returnTo: Url }, { additionalProperties: false })
+
 /** AuthorizationUrlSchema is where to send the browser. */
 export const AuthorizationUrlSchema = Type.Object({ authorizationUrl: Type.String() }, { additionalProperties: false })
 

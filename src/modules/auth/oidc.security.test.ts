@@ -45,7 +45,7 @@ const person = (over: { email_verified?: boolean, email?: string } = {}) => {
 
 /** flow starts a sign-in, lets the provider sign `account` in, and returns Backplane's callback URL and the state. */
 async function toCallback (provider = 'company', path = `/api/v1/auth/oidc/${provider}/start`, user?: { accessToken: string }) {
-  const start = await t.app.inject({ method: 'POST', url: path, payload: { returnTo: `${FRONTEND}/signed-in` }, ...(user ? { headers: { authorization: `Bearer ${user.accessToken}` } } : {}) })
+  const start = await t.app.inject({ method: 'POST', url: path, payload: { returnTo: `${FRONTEND}/signed-in`, ...(user ? { provider } : {}) }, ...(user ? { headers: { authorization: `Bearer ${user.accessToken}` } } : {}) })
   expect(start.statusCode, start.body).toBe(200)
   const authorizationUrl = new URL(start.json().authorizationUrl)
   expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256')
@@ -180,7 +180,7 @@ describe('OpenID Connect sign-in', () => {
     // A password account links a provider from its settings, then unlinks it.
     const user = await makeUser(t.app)
     await op.control({ account: person() })
-    const { callback } = await toCallback('company', '/api/v1/users/me/identities/company/start', user)
+    const { callback } = await toCallback('company', '/api/v1/users/me/identities', user)
     expect((await land(callback)).location!.searchParams.get('linked')).toBe('company')
     const items = (await t.app.inject(as(user, { method: 'GET', url: '/api/v1/users/me/identities' }))).json().items
     expect(items).toHaveLength(1)
