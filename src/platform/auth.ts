@@ -14,6 +14,8 @@ export interface Actor {
   permissions: ReadonlySet<string>
   /** frontend is the registered frontend the credentials were issued to, when there is one. */
   frontend?: string
+  /** authTime is when the user last authenticated in this session (epoch seconds, the token's auth_time): step-up checks read it. */
+  authTime?: number
 }
 
 /**

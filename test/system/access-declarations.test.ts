@@ -131,6 +131,8 @@ describe('the real app', () => {
 
   it('keeps the public /api/ routes to the sign-in flows and the instance identity', () => {
     const open = [...seen].filter(([k, access]) => access === 'public' && k.split(' ')[1]!.startsWith('/api/')).map(([k]) => k).sort()
-    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\//)
+    // Sign-in flows are POSTs, except the two GETs a browser must reach without credentials: the
+    // provider list of a sign-in page and the OpenID Connect redirect back from the provider.
+    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$/)
   })
 })

@@ -40,6 +40,8 @@ const api = createBackplaneClient({ baseUrl, getToken: () => token })
 
 const login = await api.POST('/api/v1/auth/login', { body: { email, password } })
 if (login.error !== undefined) throw new Error(\`login failed: \${login.error.code}\`)
+// The 202 of a password that needs a second factor is part of the typed reply too.
+if ('challengeToken' in login.data) throw new Error(\`second factor needed: \${login.data.status}\`)
 token = login.data.accessToken
 const me = await api.GET('/api/v1/users/me')
 if (me.data === undefined) throw new Error(\`GET /users/me failed: \${me.response.status}\`)

@@ -110,6 +110,8 @@ import { backplane as vueClient } from './vue/src/lib/backplane.js'
 export async function signIn (): Promise<string> {
   const { data, error } = await backplane.POST('/api/v1/auth/login', { body: { email: 'a@example.test', password: 'pw' } })
   if (error !== undefined) return error.code
+  // 202: the password was right and a second factor is due (the reply type says so).
+  if ('challengeToken' in data) return data.status
   const api = createBackplane(() => data.accessToken)
   const me = await api.GET('/api/v1/users/me')
   const other = await nextClient(() => null).GET('/api/v1/projects', { params: { query: { limit: 5 } } })
@@ -153,6 +155,7 @@ describe('writeFrontendClients into apps as their generators wrote them', () => 
 export async function whoAmI (email: string, password: string): Promise<string> {
   const login = await backplane.POST('/api/v1/auth/login', { body: { email, password } })
   if (login.error) throw new Error(login.error.code)
+  if ('challengeToken' in login.data) throw new Error('second factor needed')
   const token = login.data.accessToken
   const me = await createBackplane(() => token).GET('/api/v1/users/me')
   return me.data?.email ?? ''

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
+import { requireRecentAuth } from '../../platform/step-up.ts'
 import type { ApiKeysService } from './service.ts'
 import type { ApiKey } from './view.ts'
 import { ApiKeyIdParams, ApiKeyListQuerySchema, ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CreateApiKeySchema } from './schemas.ts'
@@ -16,10 +17,16 @@ export function apiKeysRoutes (keys: ApiKeysService): FastifyPluginAsync {
       app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'api-key', targetId: key.id, details: { name: key.name, scopes: key.scopes } })
     }
 
+    // An admin's key can carry admin permissions: minting one needs a recent sign-in (step-up).
+    const stepUpForAdmins = (request: FastifyRequest) => {
+      if (request.actor!.roles.includes('admin')) requireRecentAuth(request, app.config.auth.stepUpSeconds)
+    }
+
     app.post('/api/v1/api-keys', {
       config: { access: 'user' },
       schema: { tags, operationId: 'createApiKey', summary: 'Create an API key (the key is shown once)', body: CreateApiKeySchema, response: { 201: ApiKeyWithSecretSchema, ...problems } }
     }, async (request, reply) => {
+      stepUpForAdmins(request)
       const created = await keys.create(request.actor!.userId, request.body as Static<typeof CreateApiKeySchema>)
       audit(request, 'api_key.created', created)
       return reply.code(201).send(created)
@@ -48,6 +55,7 @@ export function apiKeysRoutes (keys: ApiKeysService): FastifyPluginAsync {
       config: { access: 'user' },
       schema: { tags, operationId: 'rotateApiKey', summary: 'Replace a key\'s secret; the old key stops working at once', params: ApiKeyIdParams, response: { 200: ApiKeyWithSecretSchema, ...problems } }
     }, async (request) => {
+      stepUpForAdmins(request)
       const rotated = await keys.rotate(request.actor!.userId, (request.params as { id: string }).id)
       audit(request, 'api_key.rotated', rotated)
       return rotated

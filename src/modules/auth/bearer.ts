@@ -65,7 +65,8 @@ export function bearerScheme ({ keys, sessions, users, rbac, audiences, events }
         sessionId: claims.sid,
         roles: principal.roles,
         permissions: rbac.permissionsOf(principal.roles),
-        frontend: frontendOfAudience(session.audience)
+        frontend: frontendOfAudience(session.audience),
+        ...(typeof claims.auth_time === 'number' ? { authTime: claims.auth_time } : {})
       }
     }
   }

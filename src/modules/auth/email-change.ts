@@ -5,6 +5,7 @@ import type { Mailer } from '../../platform/mailer.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { SecurityEvents } from '../../platform/security-events.ts'
 import type { UsersService } from '../users/service.ts'
+import { requireRecentAuth } from '../../platform/step-up.ts'
 import { authFlowErrors } from './errors.ts'
 import type { OneTimeTokens } from './one-time-tokens.ts'
 import { contextOf } from './routes.ts'
@@ -38,6 +39,7 @@ export function emailChangeRoutes ({ config, users, tokens, mailer, events, chec
       config: { access: 'user', rateLimitTier: 'auth' },
       schema: { tags: ['users'], operationId: 'requestEmailChange', summary: 'Ask to move your account to a new email address', body: ChangeEmailSchema, response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
+      requireRecentAuth(request, config.auth.stepUpSeconds)
       const { newEmail, currentPassword } = request.body as Static<typeof ChangeEmailSchema>
       const user = await checkCurrentPassword(request.actor!.userId, currentPassword, 'user.email_change_requested', contextOf(request))
       // A taken address gets the same reply and no link, so this cannot probe for accounts.

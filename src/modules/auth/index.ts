@@ -10,6 +10,16 @@ import { authRoutes } from './routes.ts'
 import { createAuthService, type AuthService } from './service.ts'
 import { createSessions, type Sessions } from './sessions.ts'
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts'
+import { createAuthChallenges } from './auth-challenges.ts'
+import { createFlowAudit } from './flow-audit.ts'
+import { mfaRoutes } from './mfa-routes.ts'
+import { createMfaService } from './mfa-service.ts'
+import { createOidcIdentities } from './oidc-identities.ts'
+import { createOidcProviders } from './oidc-providers.ts'
+import { oidcRoutes } from './oidc-routes.ts'
+import { createOidcService } from './oidc-service.ts'
+import { passkeysRoutes } from './passkeys-routes.ts'
+import { createPasskeysService } from './passkeys-service.ts'
 import { JwksSchema } from './schemas.ts'
 
 declare module 'fastify' {
@@ -41,7 +51,20 @@ export default defineModule({
       refreshKey: () => (refreshKey ??= deriveKey(secret(), 'refresh-token-chain'))
     })
     const tokens = createOneTimeTokens(app.db)
-    const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents })
+    const challenges = createAuthChallenges(app.db)
+    let recoveryKey: Buffer | undefined
+    const mfa = createMfaService({
+      db: app.db,
+      config,
+      users: app.users,
+      box: createSecretBox(secret, 'mfa-totp'),
+      recoveryKey: () => (recoveryKey ??= deriveKey(secret(), 'mfa-recovery-codes')),
+      challenges,
+      events: app.events,
+      audit: createFlowAudit(app.securityEvents)
+    })
+    const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production })
+    const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
     app.decorate('signingKeys', keys)
     app.decorate('authFlows', flows)
@@ -55,7 +78,36 @@ export default defineModule({
       return keys.jwks()
     })
     await app.register(authRoutes(flows, app.users))
-    await app.register(meRoutes(flows, sessions))
+    await app.register(meRoutes(flows, sessions, config.auth.stepUpSeconds))
+    await app.register(mfaRoutes(mfa, flows, config.auth.stepUpSeconds))
+    const identities = createOidcIdentities(app.db)
+    const oidc = createOidcService({
+      db: app.db,
+      config,
+      providers,
+      identities,
+      challenges,
+      users: app.users,
+      box: createSecretBox(secret, 'oidc-flows'),
+      events: app.events,
+      audit: createFlowAudit(app.securityEvents),
+      allowsOrigin: (origin) => app.corsOrigins.allows(origin),
+      auth: flows,
+      mfa
+    })
+    await app.register(oidcRoutes(oidc, providers, config.auth.audience, config.auth.stepUpSeconds))
+    const passkeys = createPasskeysService({
+      db: app.db,
+      config,
+      users: app.users,
+      challenges,
+      identities,
+      events: app.events,
+      audit: createFlowAudit(app.securityEvents),
+      origins: () => app.corsOrigins.list(),
+      auth: flows
+    })
+    await app.register(passkeysRoutes(passkeys, config.auth.audience, config.auth.stepUpSeconds))
     await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents, checkCurrentPassword: flows.checkCurrentPassword }))
-  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context'] })
+  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context', 'cors-origins'] })
 })

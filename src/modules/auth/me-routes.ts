@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
+import { requireRecentAuth } from '../../platform/step-up.ts'
 import { authFlowErrors } from './errors.ts'
 import { contextOf } from './routes.ts'
 import { ChangePasswordSchema, SessionIdParams, SessionListSchema } from './schemas.ts'
@@ -10,13 +11,14 @@ import type { Sessions } from './sessions.ts'
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema }
 
 /** meRoutes let signed-in users change their password and see and end their sessions. */
-export function meRoutes (auth: AuthService, sessions: Sessions): FastifyPluginAsync {
+export function meRoutes (auth: AuthService, sessions: Sessions, stepUpSeconds: number): FastifyPluginAsync {
   return async (app) => {
     app.post('/api/v1/users/me/password', {
       config: { access: 'user', rateLimitTier: 'auth' },
-      schema: { tags: ['users'], operationId: 'changePassword', summary: 'Change your password (ends your other sessions)', body: ChangePasswordSchema, response: { 204: { type: 'null' }, ...problems } }
+      schema: { tags: ['users'], operationId: 'changePassword', summary: 'Change your password (ends your other sessions; recent sign-in required, STEP_UP_REQUIRED otherwise)', body: ChangePasswordSchema, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
       const actor = request.actor!
+      requireRecentAuth(request, stepUpSeconds)
       await auth.changePassword(actor.userId, actor.sessionId, request.body as Static<typeof ChangePasswordSchema>, contextOf(request))
       return reply.code(204).send()
     })

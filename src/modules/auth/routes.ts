@@ -7,6 +7,7 @@ import type { AuthService, RequestContext } from './service.ts'
 import {
   AcceptedSchema, CreateAccountSchema, EmailOnlySchema, LoginSchema, RefreshSchema, RegisterSchema, ResetPasswordSchema, TokenOnlySchema, TokenPairSchema
 } from './schemas.ts'
+import { MfaPendingSchema } from './mfa-schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 429: ProblemSchema }
 const accepted = (message: string) => ({ status: 'accepted' as const, message })
@@ -31,8 +32,18 @@ export function authRoutes (auth: AuthService, users: UsersService): FastifyPlug
 
     app.post('/api/v1/auth/login', {
       config: strict,
-      schema: { tags: ['auth'], operationId: 'login', summary: 'Sign in with email and password', body: LoginSchema, response: { 200: TokenPairSchema, ...problems } }
-    }, async (request) => auth.login(request.body as Static<typeof LoginSchema>, contextOf(request)))
+      schema: {
+        tags: ['auth'],
+        operationId: 'login',
+        summary: 'Sign in with email and password',
+        description: '200 is a session. 202 means the password was right but a second step is due (no session yet): `mfa_required` → POST /api/v1/auth/mfa/verify; `mfa_enrolment_required` (AUTH_MFA_REQUIRED) → POST /api/v1/auth/mfa/enrolment, then …/confirm.',
+        body: LoginSchema,
+        response: { 200: TokenPairSchema, 202: MfaPendingSchema, ...problems }
+      }
+    }, async (request, reply) => {
+      const result = await auth.login(request.body as Static<typeof LoginSchema>, contextOf(request))
+      return 'challengeToken' in result ? reply.code(202).send(result) : result
+    })
 
     app.post('/api/v1/auth/refresh', {
       config: strict,

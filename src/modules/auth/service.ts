@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts'
 import type { Mailer } from '../../platform/mailer.ts'
-import type { SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
+import type { SecurityEvents } from '../../platform/security-events.ts'
 import { frontendAudience } from '../../platform/frontend-context.ts'
 import type { UsersService } from '../users/service.ts'
 import { authFlowErrors } from './errors.ts'
@@ -8,6 +8,9 @@ import { checkPasswordPolicy, hashPassword, isOversized, needsRehash, verifyPass
 import type { Sessions } from './sessions.ts'
 import type { SigningKeys } from './signing-keys.ts'
 import type { OneTimeTokens } from './one-time-tokens.ts'
+import { createFlowAudit, isLocked, LOCK_AFTER, LOCK_MS } from './flow-audit.ts'
+import { mfaErrors } from './errors.ts'
+import type { MfaPending, MfaService } from './mfa-service.ts'
 
 /**
  * RequestContext is what a flow knows of the request: for sessions and the audit log, never HTTP
@@ -24,8 +27,6 @@ export interface TokenPair {
   sessionId: string
 }
 
-const LOCK_AFTER = 10
-const LOCK_MS = 15 * 60_000
 // NO_USER is an id no account has (ids are UUID v7): the unknown-email path's counter update matches nothing.
 const NO_USER = '00000000-0000-0000-0000-000000000000'
 
@@ -37,20 +38,19 @@ interface AuthDeps {
   tokens: OneTimeTokens
   mailer: Mailer
   events: SecurityEvents
+  /** secondFactor is the MFA step after a right password (absent: passwords alone sign in). */
+  secondFactor?: Pick<MfaService, 'gate' | 'checkCode'>
 }
 
 /** createAuthService holds the sign-in flows: register, login, refresh, logout, password and email flows. */
-export function createAuthService ({ config, users, sessions, keys, tokens, mailer, events }: AuthDeps) {
+export function createAuthService ({ config, users, sessions, keys, tokens, mailer, events, secondFactor }: AuthDeps) {
   const { auth } = config
   // Mailed links open the frontend's pages (AUTH_LINK_URL), which POST the token to the API.
   const link = (path: string, token: string, extra = '') => `${auth.linkUrl}${path}?token=${encodeURIComponent(token)}${extra}`
-  const audit = (ctx: RequestContext, event: SecurityEvent) => {
-    const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
-    events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
-  }
+  const audit = createFlowAudit(events)
 
-  async function issue (userId: string, sessionId: string, refreshToken: string, audience: string): Promise<TokenPair> {
-    const { token } = await keys.sign({ sub: userId, sid: sessionId }, audience)
+  async function issue (userId: string, sessionId: string, refreshToken: string, audience: string, authTime: number): Promise<TokenPair> {
+    const { token } = await keys.sign({ sub: userId, sid: sessionId, authTime }, audience)
     return { accessToken: token, tokenType: 'Bearer', expiresIn: auth.accessTtlSeconds, refreshToken, sessionId }
   }
 
@@ -80,7 +80,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
    */
   async function checkCurrentPassword (userId: string, password: string, action: string, ctx: RequestContext) {
     const user = await users.repo.findById(userId)
-    const locked = user?.lockedUntil ? user.lockedUntil.getTime() > Date.now() : false
+    const locked = isLocked(user)
     if (!user || locked || isOversized(password) || !(await verifyPassword(user.passwordHash, password))) {
       if (user && !locked) await users.addFailedLogin(user.id, LOCK_AFTER, LOCK_MS)
       audit(ctx, { action, outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, ...(locked ? { details: { reason: 'locked' } } : {}) })
@@ -88,6 +88,17 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     }
     if (user.failedLogins > 0) await users.clearFailedLogins(user.id)
     return user
+  }
+
+  /**
+   * startSession ends a successful sign-in, whatever the method (password, password+totp, oidc,
+   * passkey): the failure count is cleared, a session starts and its tokens carry auth_time = now.
+   */
+  async function startSession (userId: string, audience: string, ctx: RequestContext, method: string): Promise<TokenPair> {
+    await users.recordLogin(userId)
+    const { sessionId, refreshToken } = await sessions.create({ userId, audience, userAgent: ctx.userAgent, ip: ctx.ip, method })
+    audit(ctx, { action: 'auth.login', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId, details: { method } })
+    return issue(userId, sessionId, refreshToken, audience, Math.floor(Date.now() / 1000))
   }
 
   return {
@@ -124,10 +135,10 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
      * the same), locks the account for 15 minutes after 10 consecutive failures, and starts a session.
      * Through a frontend (its key on the request), the tokens name it as their audience (AZ-08).
      */
-    async login (input: { email: string, password: string }, ctx: RequestContext, audience = ctx.frontend === undefined ? auth.audience : frontendAudience(ctx.frontend)): Promise<TokenPair> {
+    async login (input: { email: string, password: string }, ctx: RequestContext, audience = ctx.frontend === undefined ? auth.audience : frontendAudience(ctx.frontend)): Promise<TokenPair | MfaPending> {
       if (isOversized(input.password)) throw authFlowErrors.LOGIN_FAILED()
       const user = await users.findForLogin(input.email)
-      const locked = user?.lockedUntil ? user.lockedUntil.getTime() > Date.now() : false
+      const locked = isLocked(user)
       // Every attempt on an unlocked account is counted as a failure *while* the password is being
       // checked, and a right password clears the count below. Counting after the check put a database
       // write on the wrong-password path only, which made it measurably slower than an unknown email
@@ -148,10 +159,32 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
         throw authFlowErrors.EMAIL_NOT_VERIFIED()
       }
       if (needsRehash(user.passwordHash!)) await users.setPasswordHash(user.id, await hashPassword(input.password), { rehash: true })
-      await users.recordLogin(user.id)
-      const { sessionId, refreshToken } = await sessions.create({ userId: user.id, audience, userAgent: ctx.userAgent, ip: ctx.ip })
-      audit(ctx, { action: 'auth.login', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'session', targetId: sessionId })
-      return issue(user.id, sessionId, refreshToken, audience)
+      // A password alone gives no session when a second factor is due. The failure counted above
+      // stays until the second step succeeds, so right passwords alternating with wrong codes still
+      // run into the account lock (MF-04).
+      const pending = await secondFactor?.gate(user, audience)
+      if (pending) {
+        audit(ctx, { action: 'auth.password_verified', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id, details: { next: pending.status } })
+        return pending
+      }
+      return startSession(user.id, audience, ctx, 'password')
+    },
+
+    startSession,
+
+    /**
+     * reauthenticate is step-up: the password (and the TOTP code when MFA is on) proven again
+     * in this session moves its auth_time to now; the reply is a fresh access token carrying it.
+     */
+    async reauthenticate (userId: string, sessionId: string, input: { password: string, code?: string }, ctx: RequestContext) {
+      await checkCurrentPassword(userId, input.password, 'auth.reauthenticate', ctx)
+      if (secondFactor && !(await secondFactor.checkCode(userId, input.code, ctx))) throw mfaErrors.MFA_CODE_INVALID()
+      const authTime = await sessions.reauthenticated(userId, sessionId)
+      if (authTime === undefined) throw authFlowErrors.REFRESH_INVALID()
+      const live = await sessions.live(sessionId)
+      const { token } = await keys.sign({ sub: userId, sid: sessionId, authTime }, live?.audience ?? auth.audience)
+      audit(ctx, { action: 'auth.reauthenticated', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId })
+      return { accessToken: token, tokenType: 'Bearer' as const, expiresIn: auth.accessTtlSeconds }
     },
 
     /** refresh rotates the refresh token and issues a new access token; reuse revokes the session and is audited. */
@@ -167,7 +200,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
         await sessions.revokeAllForUser(outcome.userId, `user ${principal?.status ?? 'missing'}`)
         throw authFlowErrors.REFRESH_INVALID()
       }
-      return issue(outcome.userId, outcome.sessionId, outcome.token, outcome.audience)
+      return issue(outcome.userId, outcome.sessionId, outcome.token, outcome.audience, outcome.authTime)
     },
 
     async logout (userId: string, sessionId: string, ctx: RequestContext): Promise<void> {

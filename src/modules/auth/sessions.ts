@@ -16,12 +16,13 @@ export interface LiveSession { userId: string, audience: string }
 
 /** RefreshOutcome says what a refresh attempt did. */
 export type RefreshOutcome =
-  | { kind: 'rotated', token: string, sessionId: string, userId: string, audience: string }
+  | { kind: 'rotated', token: string, sessionId: string, userId: string, audience: string, authTime: number }
   | { kind: 'reuse', sessionId: string, userId: string }
   | { kind: 'invalid' }
 
 type SessionRow = typeof sessions.$inferSelect
 const DAY = 86_400_000
+const authTimeOf = (s: SessionRow) => Math.floor(s.authenticatedAt.getTime() / 1000)
 
 /** createSessions holds sign-in sessions and their rotating refresh-token families. */
 export function createSessions ({ db, cache, limits, refreshKey, onRevoked, events }: {
@@ -85,7 +86,7 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
 
   return {
     /** create starts a session and returns its first refresh token. */
-    async create (input: { userId: string, audience: string, userAgent?: string, ip?: string }): Promise<{ sessionId: string, refreshToken: string }> {
+    async create (input: { userId: string, audience: string, userAgent?: string, ip?: string, method?: string }): Promise<{ sessionId: string, refreshToken: string }> {
       const refreshToken = newOpaqueToken()
       const sessionId = await db.transaction(async (tx) => {
         const [session] = await tx.insert(sessions).values({
@@ -93,6 +94,7 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
           audience: input.audience,
           userAgent: input.userAgent?.slice(0, 512) ?? null,
           ip: input.ip ?? null,
+          method: input.method ?? 'password',
           expiresAt: new Date(Date.now() + limits.absoluteDays * DAY)
         }).returning({ id: sessions.id })
         await tx.insert(refreshTokens).values({ sessionId: session!.id, tokenHash: hashToken(refreshToken) })
@@ -127,7 +129,7 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
           const [next] = await tx.select().from(refreshTokens).where(eq(refreshTokens.id, token.replacedById!))
           const withinGrace = now - token.rotatedAt.getTime() <= GRACE_MS
           if (withinGrace && next && !next.rotatedAt) {
-            return { kind: 'rotated', token: child, sessionId: session.id, userId: session.userId, audience: session.audience }
+            return { kind: 'rotated', token: child, sessionId: session.id, userId: session.userId, audience: session.audience, authTime: authTimeOf(session) }
           }
           await tx.update(sessions).set({ revokedAt: new Date(), revokedReason: 'refresh token reused' }).where(eq(sessions.id, session.id))
           await events.record(revoked(session, 'refresh token reused'), tx)
@@ -136,7 +138,7 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
         const [inserted] = await tx.insert(refreshTokens).values({ sessionId: session.id, tokenHash: hashToken(child), parentId: token.id }).returning({ id: refreshTokens.id })
         await tx.update(refreshTokens).set({ rotatedAt: new Date(now), replacedById: inserted!.id }).where(eq(refreshTokens.id, token.id))
         await tx.update(sessions).set({ lastUsedAt: new Date(now), ip: meta.ip ?? session.ip, userAgent: meta.userAgent?.slice(0, 512) ?? session.userAgent }).where(eq(sessions.id, session.id))
-        return { kind: 'rotated', token: child, sessionId: session.id, userId: session.userId, audience: session.audience }
+        return { kind: 'rotated', token: child, sessionId: session.id, userId: session.userId, audience: session.audience, authTime: authTimeOf(session) }
       })
       if (outcome.kind === 'reuse') await forget([{ id: outcome.sessionId, userId: outcome.userId }], 'refresh token reused')
       return outcome
@@ -163,6 +165,17 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
       const value = uncached ? uncached.value : cached
       if (!value || value.expiresAt <= Date.now()) return undefined
       return { userId: value.userId, audience: value.audience }
+    },
+
+    /**
+     * reauthenticated records that the user just proved who they are again in this session (step-up):
+     * the new auth_time in seconds, or undefined when the session is not theirs or has ended.
+     */
+    async reauthenticated (userId: string, sessionId: string): Promise<number | undefined> {
+      const [row] = await db.update(sessions).set({ authenticatedAt: new Date() })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+        .returning({ authenticatedAt: sessions.authenticatedAt })
+      return row ? Math.floor(row.authenticatedAt.getTime() / 1000) : undefined
     },
 
     /** revoke ends one session of a user; false when it is not theirs or already ended. */

@@ -17,7 +17,7 @@ type KeyLike = Awaited<ReturnType<typeof importPKCS8>>
 interface LoadedKey { kid: string, publicJwk: JWK, verifyKey: KeyLike, signKey?: KeyLike, active: boolean }
 
 /** AccessClaims are what Backplane puts in an access token besides iss, aud, exp and iat. */
-export interface AccessClaims { sub: string, sid: string, roles?: string[] }
+export interface AccessClaims { sub: string, sid: string, roles?: string[], /** authTime is when the user last authenticated in this session (seconds; OIDC auth_time). */ authTime?: number }
 
 /**
  * createSigningKeys keeps the Ed25519 signing keys: one active key signs, retired ones still
@@ -107,7 +107,7 @@ export function createSigningKeys ({ db, box, issuer, ttlSeconds }: { db: Databa
       if (!key) { await ensureActive(); key = [...keys.values()].find((k) => k.active && k.signKey) }
       if (!key?.signKey) throw new Error('no active signing key')
       const now = Math.floor(Date.now() / 1000)
-      const token = await new SignJWT({ sid: claims.sid })
+      const token = await new SignJWT(claims.authTime === undefined ? { sid: claims.sid } : { sid: claims.sid, auth_time: claims.authTime })
         .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'at+jwt' })
         .setSubject(claims.sub).setIssuer(issuer).setAudience(audience)
         .setIssuedAt(now).setExpirationTime(now + ttlSeconds).setJti(randomBytes(9).toString('base64url'))

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
+import { requireRecentAuth } from '../../platform/step-up.ts'
 import type { UsersService } from './service.ts'
 import { AdminUpdateUserSchema, UpdateMeSchema, UserIdParams, UserListQuerySchema, UserListSchema, UserSchema } from './schemas.ts'
 import type { Static } from 'typebox'
@@ -49,6 +50,7 @@ export function usersRoutes (users: UsersService): FastifyPluginAsync {
       config: { access: 'user:manage' },
       schema: { tags: ['admin'], operationId: 'deleteUser', summary: 'Soft-delete a user and end their sessions', params: UserIdParams, response: { 200: UserSchema, ...errors } }
     }, async (request) => {
+      requireRecentAuth(request, app.config.auth.stepUpSeconds)
       const { id } = request.params as { id: string }
       const user = await users.softDelete(request.actor!.userId, id)
       app.securityEvents.fromRequest(request, { action: 'user.deleted', outcome: 'success', targetType: 'user', targetId: id })

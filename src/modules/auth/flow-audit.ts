@@ -1,0 +1,23 @@
+import type { SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
+import type { RequestContext } from './service.ts'
+
+/** LOCK_AFTER is how many consecutive failed sign-in steps (passwords, second factors) lock an account. */
+export const LOCK_AFTER = 10
+/** LOCK_MS is how long a locked account stays locked. */
+export const LOCK_MS = 15 * 60_000
+
+/** isLocked tells whether an account's lock is still running. */
+export function isLocked (user: { lockedUntil: Date | null } | undefined): boolean {
+  return user?.lockedUntil ? user.lockedUntil.getTime() > Date.now() : false
+}
+
+/** FlowAudit reports a flow's security event with what its request context knows (ip, agent, request id, frontend). */
+export type FlowAudit = (ctx: RequestContext, event: SecurityEvent) => void
+
+/** createFlowAudit builds the sign-in flows' audit reporter over the security-events channel. */
+export function createFlowAudit (events: SecurityEvents): FlowAudit {
+  return (ctx, event) => {
+    const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
+    events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
+  }
+}

@@ -1,0 +1,101 @@
+import { asc, eq } from 'drizzle-orm'
+import * as client from 'openid-client'
+import type { SecretBox } from '../../lib/secret-box.ts'
+import type { Database } from '../../platform/db.ts'
+import { oidcErrors } from './errors.ts'
+import { oidcProviders } from './table.ts'
+
+/** OidcProviderRow is a stored provider. */
+export type OidcProviderRow = typeof oidcProviders.$inferSelect
+
+/** ProviderPreset names a known provider shape; `generic` is any OpenID Connect issuer with discovery. */
+export type ProviderPreset = 'google' | 'microsoft' | 'generic'
+
+const PRESETS: Record<Exclude<ProviderPreset, 'generic'>, { issuer: (tenant?: string) => string, displayName: string }> = {
+  google: { issuer: () => 'https://accounts.google.com', displayName: 'Google' },
+  // A tenant id (or "organizations"/"common" with a tenant-independent issuer check upstream) names the directory.
+  microsoft: { issuer: (tenant = 'common') => `https://login.microsoftonline.com/${tenant}/v2.0`, displayName: 'Microsoft' }
+}
+const CONFIG_TTL_MS = 60 * 60_000
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/
+
+/** ProviderInput is what an admin sends to add a provider. */
+export interface ProviderInput {
+  slug: string
+  preset: ProviderPreset
+  displayName?: string
+  issuer?: string
+  tenant?: string
+  clientId: string
+  clientSecret?: string
+  scopes?: string
+}
+
+/**
+ * createOidcProviders keeps the identity providers (client secrets sealed) and their discovered
+ * configurations: discovery runs on first use and again after an hour or a failure.
+ */
+export function createOidcProviders ({ db, box, production }: { db: Database, box: SecretBox, production: boolean }) {
+  const configs = new Map<string, { at: number, config: Promise<client.Configuration> }>()
+
+  async function discover (row: OidcProviderRow): Promise<client.Configuration> {
+    const secret = row.clientSecretSealed ? box.open(row.clientSecretSealed) : undefined
+    // Plain http only for a provider on this machine outside production (local development and tests).
+    const insecure = !production && LOOPBACK.test(row.issuer)
+    try {
+      // openid-client trusts TLS for ID tokens from the token endpoint unless told otherwise: the
+      // signature is checked against the provider's JWKS as well (non-repudiation checks).
+      const execute = insecure ? [client.enableNonRepudiationChecks, client.allowInsecureRequests] : [client.enableNonRepudiationChecks]
+      return await client.discovery(new URL(row.issuer), row.clientId, secret, undefined, { timeout: 10, execute })
+    } catch (err) {
+      throw oidcErrors.OIDC_DISCOVERY_FAILED(`Discovery at ${row.issuer} failed: ${(err as Error).message}`)
+    }
+  }
+
+  return {
+    /** create stores a provider from a preset (Google, Microsoft) or any issuer (generic). */
+    async create (input: ProviderInput): Promise<OidcProviderRow> {
+      const preset = input.preset === 'generic' ? undefined : PRESETS[input.preset]
+      const issuer = preset ? preset.issuer(input.tenant) : input.issuer
+      if (!issuer) throw oidcErrors.OIDC_PROVIDER_INVALID('A generic provider needs its issuer URL')
+      if (!issuer.startsWith('https://') && !(LOOPBACK.test(issuer) && !production)) throw oidcErrors.OIDC_PROVIDER_INVALID('The issuer must be an https URL')
+      const [row] = await db.insert(oidcProviders).values({
+        slug: input.slug,
+        kind: 'oidc',
+        displayName: input.displayName ?? preset?.displayName ?? input.slug,
+        issuer,
+        clientId: input.clientId,
+        clientSecretSealed: input.clientSecret ? box.seal(input.clientSecret) : null,
+        scopes: input.scopes ?? 'openid email profile'
+      }).returning()
+      return row!
+    },
+    list: () => db.select().from(oidcProviders).orderBy(asc(oidcProviders.slug)),
+    async remove (id: string): Promise<boolean> {
+      const rows = await db.delete(oidcProviders).where(eq(oidcProviders.id, id)).returning({ id: oidcProviders.id })
+      configs.delete(id)
+      return rows.length > 0
+    },
+    async bySlug (slug: string): Promise<OidcProviderRow> {
+      const [row] = await db.select().from(oidcProviders).where(eq(oidcProviders.slug, slug))
+      if (!row || !row.enabled) throw oidcErrors.OIDC_PROVIDER_NOT_FOUND()
+      return row
+    },
+    async byId (id: string): Promise<OidcProviderRow | undefined> {
+      const [row] = await db.select().from(oidcProviders).where(eq(oidcProviders.id, id))
+      return row
+    },
+    /** configuration returns the provider's discovered client configuration (cached an hour; a failure is not cached). */
+    async configuration (row: OidcProviderRow): Promise<client.Configuration> {
+      const hit = configs.get(row.id)
+      if (hit && Date.now() - hit.at < CONFIG_TTL_MS) return hit.config
+      const config = discover(row)
+      configs.set(row.id, { at: Date.now(), config })
+      config.catch(() => { configs.delete(row.id) })
+      return config
+    }
+  }
+}
+
+/** OidcProviders is the provider registry. */
+export type OidcProviders = ReturnType<typeof createOidcProviders>
