@@ -21,10 +21,11 @@ export default defineModule({
       cache: app.cache,
       rbac: app.rbac,
       events: app.events,
+      audit: app.securityEvents,
       // Bound late: the auth module (registered after this one) owns sessions.
       revokeSessions: async (userId, reason) => { await app.sessions.revokeAllForUser(userId, reason) }
     })
     app.decorate('users', users)
     await app.register(usersRoutes(users))
-  }, { name: 'users', dependencies: ['auth', 'cache', 'rbac', 'events'] })
+  }, { name: 'users', dependencies: ['auth', 'cache', 'rbac', 'events', 'security-events'] })
 })

@@ -35,14 +35,7 @@ export function usersRoutes (users: UsersService): FastifyPluginAsync {
     }, async (request) => {
       const { id } = request.params as { id: string }
       const changes = request.body as Static<typeof AdminUpdateUserSchema>
-      const { before, after } = await users.adminUpdate(request.actor!.userId, id, changes)
-      const audit = (action: string, details: Record<string, unknown>) => {
-        app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'user', targetId: id, details })
-      }
-      if (changes.roles && before.roles.join() !== after.roles.join()) audit('user.roles_changed', { from: before.roles, to: after.roles })
-      if (changes.status && before.status !== after.status) audit(after.status === 'disabled' ? 'user.disabled' : 'user.enabled', {})
-      if (changes.name !== undefined && before.name !== after.name) audit('user.updated', { fields: ['name'] })
-      return after
+      return (await users.adminUpdate(app.securityEvents.contextOf(request), id, changes)).after
     })
 
     app.delete('/api/v1/admin/users/:id', {
@@ -50,9 +43,7 @@ export function usersRoutes (users: UsersService): FastifyPluginAsync {
       schema: { tags: ['admin'], operationId: 'deleteUser', summary: 'Soft-delete a user and end their sessions', params: UserIdParams, response: { 200: UserSchema, ...errors } }
     }, async (request) => {
       const { id } = request.params as { id: string }
-      const user = await users.softDelete(request.actor!.userId, id)
-      app.securityEvents.fromRequest(request, { action: 'user.deleted', outcome: 'success', targetType: 'user', targetId: id })
-      return user
+      return users.softDelete(app.securityEvents.contextOf(request), id)
     })
   }
 }
