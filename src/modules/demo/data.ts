@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Actor } from '../../platform/auth.ts'
 import type { DemoContext } from '../../platform/modules.ts'
+import { SYSTEM_CONTEXT, type AuditContext } from '../../platform/security-events.ts'
 import { hashPassword } from '../auth/passwords.ts'
 import { DEMO_REFUSED } from './errors.ts'
 
@@ -8,6 +9,9 @@ import { DEMO_REFUSED } from './errors.ts'
 export const DEMO_EMAIL = 'demo@backplane.example'
 /** DEMO_LABEL is the label the demo agent holds and the demo tasks target. */
 export const DEMO_LABEL = 'demo'
+
+// What the seed makes is audited as the system's.
+const DEMO_CONTEXT: AuditContext = { ...SYSTEM_CONTEXT, by: 'demo seed' }
 
 /**
  * addDemoData adds, once, a demo account (its password generated and reported once), a project it
@@ -23,10 +27,10 @@ export async function addDemoData ({ app, report }: DemoContext): Promise<void> 
     return
   }
   const password = randomBytes(12).toString('base64url')
-  const user = await app.users.create({ email: DEMO_EMAIL, name: 'Demo User', passwordHash: await hashPassword(password), roles: ['user'], emailVerified: true })
-  app.securityEvents.emit({ action: 'user.created', outcome: 'success', actorType: 'system', targetType: 'user', targetId: user.id, details: { roles: ['user'], by: 'demo seed' } })
+  const created = { context: DEMO_CONTEXT, event: (row: { id: string }) => ({ action: 'user.created', outcome: 'success' as const, targetType: 'user', targetId: row.id, details: { roles: ['user'] } }) }
+  const user = await app.users.create({ email: DEMO_EMAIL, name: 'Demo User', passwordHash: await hashPassword(password), roles: ['user'], emailVerified: true }, created)
   const actor: Actor = { kind: 'user', userId: user.id, roles: ['user'], permissions: app.rbac.permissionsOf(['user']) }
-  const project = await app.projects.create(actor, { name: 'Demo project', description: 'Made by backplane seed --demo' })
+  const project = await app.projects.create(actor, { name: 'Demo project', description: 'Made by backplane seed --demo' }, DEMO_CONTEXT)
   const target = { labels: [DEMO_LABEL] }
   const nightly = await app.tasks.create(actor, project.id, {
     name: 'Nightly report', description: 'Builds the daily report at 02:00 London time', schedule: '0 2 * * *', timezone: 'Europe/London', payload: { report: 'daily' }, target, timeoutSeconds: 300

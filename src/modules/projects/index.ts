@@ -24,9 +24,9 @@ export default defineModule({
     // Derived on first use: the master secret may be read from (or written to) the data dir.
     let key: Buffer | undefined
     const cursors = createCursorCodec(() => (key ??= deriveKey(masterSecret(app.config), 'project-list-cursor')))
-    const projects = createProjectsService({ db: app.db, events: app.events, cursors })
+    const projects = createProjectsService({ db: app.db, events: app.events, audit: app.securityEvents, cursors })
     app.decorate('projects', projects)
     await app.register(projectsRoutes(projects))
-    await app.register(memberRoutes(createMembersService({ db: app.db, users: app.users, cursors, events: app.events })))
+    await app.register(memberRoutes(createMembersService({ db: app.db, users: app.users, cursors, events: app.events, audit: app.securityEvents })))
   }, { name: 'projects', dependencies: ['auth', 'users', 'rbac', 'events', 'security-events'] })
 })

@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
-import type { MemberChange, MembersService } from './members-service.ts'
+import type { MembersService } from './members-service.ts'
 import { AddMemberSchema, MemberListQuerySchema, MemberListSchema, MemberParams, MemberSchema, ProjectIdParams, UpdateMemberSchema, type AddMember } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema }
@@ -10,17 +10,6 @@ const tags = ['projects']
 /** memberRoutes serve `/api/v1/projects/:id/members`: viewers list, owners manage, anyone may leave. */
 export function memberRoutes (members: MembersService): FastifyPluginAsync {
   return async (app) => {
-    // Audit rows name the project and the member's id and roles, never their email.
-    const audit = (request: FastifyRequest, action: string, projectId: string, change: MemberChange) => {
-      app.securityEvents.fromRequest(request, {
-        action,
-        outcome: 'success',
-        targetType: 'project',
-        targetId: projectId,
-        details: { userId: change.member.userId, role: change.member.role, before: change.before }
-      })
-    }
-
     app.get('/api/v1/projects/:id/members', {
       config: { access: 'project:read' },
       schema: {
@@ -45,8 +34,7 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
       }
     }, async (request, reply) => {
       const { id } = request.params as { id: string }
-      const change = await members.add(request.actor!, id, request.body as AddMember)
-      audit(request, 'project.member_added', id, change)
+      const change = await members.add(request.actor!, id, request.body as AddMember, app.securityEvents.contextOf(request))
       return reply.code(201).send(change.member)
     })
 
@@ -62,8 +50,7 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
       }
     }, async (request) => {
       const { id, userId } = request.params as { id: string, userId: string }
-      const change = await members.setRole(request.actor!, id, userId, (request.body as Static<typeof UpdateMemberSchema>).role)
-      if (change.before !== change.member.role) audit(request, 'project.member_role_changed', id, change)
+      const change = await members.setRole(request.actor!, id, userId, (request.body as Static<typeof UpdateMemberSchema>).role, app.securityEvents.contextOf(request))
       return change.member
     })
 
@@ -79,7 +66,7 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
       }
     }, async (request, reply) => {
       const { id, userId } = request.params as { id: string, userId: string }
-      audit(request, 'project.member_removed', id, await members.remove(request.actor!, id, userId))
+      await members.remove(request.actor!, id, userId, app.securityEvents.contextOf(request))
       return reply.code(204).send()
     })
   }

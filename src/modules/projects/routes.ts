@@ -14,9 +14,7 @@ export function projectsRoutes (projects: ProjectsService): FastifyPluginAsync {
       config: { access: 'project:create' },
       schema: { tags, operationId: 'createProject', summary: 'Create a project; you become its owner', body: CreateProjectSchema, response: { 201: ProjectSchema, ...problems } }
     }, async (request, reply) => {
-      const project = await projects.create(request.actor!, request.body as Static<typeof CreateProjectSchema>)
-      app.securityEvents.fromRequest(request, { action: 'project.created', outcome: 'success', targetType: 'project', targetId: project.id, details: { name: project.name } })
-      return reply.code(201).send(project)
+      return reply.code(201).send(await projects.create(request.actor!, request.body as Static<typeof CreateProjectSchema>, app.securityEvents.contextOf(request)))
     })
 
     app.get('/api/v1/projects', {
@@ -57,8 +55,7 @@ export function projectsRoutes (projects: ProjectsService): FastifyPluginAsync {
         response: { 204: { type: 'null' }, ...problems }
       }
     }, async (request, reply) => {
-      const project = await projects.remove(request.actor!, (request.params as { id: string }).id)
-      app.securityEvents.fromRequest(request, { action: 'project.deleted', outcome: 'success', targetType: 'project', targetId: project.id, details: { name: project.name } })
+      await projects.remove(request.actor!, (request.params as { id: string }).id, app.securityEvents.contextOf(request))
       return reply.code(204).send()
     })
   }

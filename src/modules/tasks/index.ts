@@ -19,6 +19,7 @@ export default defineModule({
     const tasks = createTasksService({
       db: app.db,
       events: app.events,
+      audit: app.securityEvents,
       projects: app.projects,
       // Looked up when a task names an agent: the agents module may be registered after this one.
       agentUsable: async (projectId, agentId) => app.hasDecorator('agents') && app.agents.usableBy(projectId, agentId),

@@ -34,8 +34,7 @@ export function tasksRoutes (tasks: TasksService): FastifyPluginAsync {
       config: { access: 'task:write' },
       schema: { tags, operationId: 'deleteTask', summary: 'Delete a task; its executions are kept (editors)', params: IdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      const row = await tasks.remove(request.actor!, idOf(request.params))
-      app.securityEvents.fromRequest(request, { action: 'task.deleted', outcome: 'success', targetType: 'task', targetId: row.id, details: { projectId: row.projectId, name: row.name } })
+      await tasks.remove(request.actor!, idOf(request.params), app.securityEvents.contextOf(request))
       return reply.code(204).send()
     })
 
