@@ -18,7 +18,7 @@ export default defineModule({
     defineAgentPermissions(app.rbac)
     // An agent's key holds these permissions and nothing else (execution:read shows it only its own runs).
     app.rbac.defineRole('agent', ['agent:work', 'execution:read'])
-    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, config: app.config })
+    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, audit: app.securityEvents, config: app.config })
     app.decorate('agents', agents)
     await app.register(agentsRoutes(agents))
   }, { name: 'agents', dependencies: ['auth', 'rbac', 'projects', 'api-keys', 'events', 'security-events'] })

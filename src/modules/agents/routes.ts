@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { AgentsService } from './service.ts'
@@ -14,17 +14,11 @@ type Params = { id: string }
 /** agentsRoutes let project owners and admins manage agents, and agents report themselves. */
 export function agentsRoutes (agents: AgentsService): FastifyPluginAsync {
   return async (app) => {
-    const audit = (request: FastifyRequest, action: string, agentId: string, details: Record<string, unknown> = {}) => {
-      app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'agent', targetId: agentId, details })
-    }
-
     app.post('/api/v1/agents', {
       config: { access: 'agent:manage' },
       schema: { tags, operationId: 'registerAgent', summary: 'Register an agent; its credential is shown once', body: CreateAgentSchema, response: { 201: AgentWithKeySchema, ...problems } }
     }, async (request, reply) => {
-      const created = await agents.register(request.actor!, request.body as Static<typeof CreateAgentSchema>)
-      audit(request, 'agent.registered', created.agent.id, { name: created.agent.name, projectId: created.agent.projectId })
-      return reply.code(201).send(created)
+      return reply.code(201).send(await agents.register(request.actor!, request.body as Static<typeof CreateAgentSchema>, app.securityEvents.contextOf(request)))
     })
 
     app.get('/api/v1/agents', {
@@ -55,30 +49,20 @@ export function agentsRoutes (agents: AgentsService): FastifyPluginAsync {
     app.patch('/api/v1/agents/:id', {
       config: { access: 'agent:manage' },
       schema: { tags, operationId: 'updateAgent', summary: 'Rename, relabel or disable an agent (disabling revokes its credential)', params: AgentIdParams, body: UpdateAgentSchema, response: { 200: AgentSchema, ...problems } }
-    }, async (request) => {
-      const body = request.body as Static<typeof UpdateAgentSchema>
-      const agent = await agents.update(request.actor!, (request.params as Params).id, body)
-      audit(request, 'agent.updated', agent.id, { fields: Object.keys(body) })
-      return agent
-    })
+    }, async (request) => agents.update(request.actor!, (request.params as Params).id, request.body as Static<typeof UpdateAgentSchema>, app.securityEvents.contextOf(request)))
 
     app.delete('/api/v1/agents/:id', {
       config: { access: 'agent:manage' },
       schema: { tags, operationId: 'deleteAgent', summary: 'Delete an agent and its credential; its executions stay in the history', params: AgentIdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      const agent = await agents.remove(request.actor!, (request.params as Params).id)
-      audit(request, 'agent.deleted', agent.id, { name: agent.name })
+      await agents.remove(request.actor!, (request.params as Params).id, app.securityEvents.contextOf(request))
       return reply.code(204).send()
     })
 
     app.post('/api/v1/agents/:id/rotate-key', {
       config: { access: 'agent:manage' },
       schema: { tags, operationId: 'rotateAgentKey', summary: 'Give an agent a new credential; the old one stops at once', params: AgentIdParams, response: { 200: AgentWithKeySchema, ...problems } }
-    }, async (request) => {
-      const rotated = await agents.rotateKey(request.actor!, (request.params as Params).id)
-      audit(request, 'agent.key_rotated', rotated.agent.id)
-      return rotated
-    })
+    }, async (request) => agents.rotateKey(request.actor!, (request.params as Params).id, app.securityEvents.contextOf(request)))
 
     app.get('/api/v1/agents/:id/events', {
       config: { access: 'agent:read' },

@@ -15,7 +15,7 @@ declare module 'fastify' {
 export default defineModule({
   name: 'api-keys',
   plugin: fp(async (app) => {
-    const keys = createApiKeysService({ db: app.db, cache: app.cache, rbac: app.rbac, users: app.users, events: app.events, log: app.log })
+    const keys = createApiKeysService({ db: app.db, cache: app.cache, rbac: app.rbac, users: app.users, events: app.events, audit: app.securityEvents, log: app.log })
     app.decorate('apiKeys', keys)
     // Registered after the auth module, so the bearer scheme is tried first.
     app.auth.addScheme(apiKeyScheme({ keys, users: app.users, rbac: app.rbac }))

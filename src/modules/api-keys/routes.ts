@@ -1,8 +1,7 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import type { Static } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { ApiKeysService } from './service.ts'
-import type { ApiKey } from './view.ts'
 import { ApiKeyIdParams, ApiKeyListQuerySchema, ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CreateApiKeySchema } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema }
@@ -11,18 +10,11 @@ const tags = ['api-keys']
 /** apiKeysRoutes let signed-in users manage their own API keys; an API key can never manage keys. */
 export function apiKeysRoutes (keys: ApiKeysService): FastifyPluginAsync {
   return async (app) => {
-    // Audit rows name the key and its scopes, never the key itself.
-    const audit = (request: FastifyRequest, action: string, key: ApiKey) => {
-      app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'api-key', targetId: key.id, details: { name: key.name, scopes: key.scopes } })
-    }
-
     app.post('/api/v1/api-keys', {
       config: { access: 'user' },
       schema: { tags, operationId: 'createApiKey', summary: 'Create an API key (the key is shown once)', body: CreateApiKeySchema, response: { 201: ApiKeyWithSecretSchema, ...problems } }
     }, async (request, reply) => {
-      const created = await keys.create(request.actor!.userId, request.body as Static<typeof CreateApiKeySchema>)
-      audit(request, 'api_key.created', created)
-      return reply.code(201).send(created)
+      return reply.code(201).send(await keys.create(request.actor!.userId, request.body as Static<typeof CreateApiKeySchema>, app.securityEvents.contextOf(request)))
     })
 
     app.get('/api/v1/api-keys', {
@@ -39,18 +31,13 @@ export function apiKeysRoutes (keys: ApiKeysService): FastifyPluginAsync {
       config: { access: 'user' },
       schema: { tags, operationId: 'revokeApiKey', summary: 'Revoke an API key (immediate on every node)', params: ApiKeyIdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      const { key, changed } = await keys.revoke(request.actor!.userId, (request.params as { id: string }).id)
-      if (changed) audit(request, 'api_key.revoked', key)
+      await keys.revoke(request.actor!.userId, (request.params as { id: string }).id, app.securityEvents.contextOf(request))
       return reply.code(204).send()
     })
 
     app.post('/api/v1/api-keys/:id/rotate', {
       config: { access: 'user' },
       schema: { tags, operationId: 'rotateApiKey', summary: 'Replace a key\'s secret; the old key stops working at once', params: ApiKeyIdParams, response: { 200: ApiKeyWithSecretSchema, ...problems } }
-    }, async (request) => {
-      const rotated = await keys.rotate(request.actor!.userId, (request.params as { id: string }).id)
-      audit(request, 'api_key.rotated', rotated)
-      return rotated
-    })
+    }, async (request) => keys.rotate(request.actor!.userId, (request.params as { id: string }).id, app.securityEvents.contextOf(request)))
   }
 }

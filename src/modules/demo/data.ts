@@ -38,7 +38,7 @@ export async function addDemoData ({ app, report }: DemoContext): Promise<void> 
   const probe = await app.tasks.create(actor, project.id, {
     name: 'Health probe', description: 'Every five minutes', schedule: '*/5 * * * *', timezone: 'UTC', payload: { url: 'http://localhost:8080/health/ready' }, target, timeoutSeconds: 30, retry: { maxAttempts: 3, backoffSeconds: 10 }
   })
-  const { agent, apiKey } = await app.agents.register(actor, { name: 'demo-agent', description: 'Run examples/agent.ts with this key', labels: [DEMO_LABEL], projectId: project.id })
+  const { agent, apiKey } = await app.agents.register(actor, { name: 'demo-agent', description: 'Run examples/agent.ts with this key', labels: [DEMO_LABEL], projectId: project.id }, DEMO_CONTEXT)
   report(`demo account   ${DEMO_EMAIL}  password ${password}   (shown once)`)
   report(`demo project   ${project.id}  "${project.name}" with tasks "${nightly.name}" and "${probe.name}"`)
   report(`demo agent     ${agent.id}  key ${apiKey}   (shown once)`)

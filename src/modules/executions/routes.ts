@@ -26,11 +26,7 @@ export function executionsRoutes (executions: ExecutionsService): FastifyPluginA
     app.post('/api/v1/executions/:id/cancel', {
       config: { access: 'execution:cancel' },
       schema: { tags, operationId: 'cancelExecution', summary: 'Cancel a queued or running run (its agent is told on its next report)', params: ExecutionIdParams, response: { 200: ExecutionSchema, ...problems } }
-    }, async (request) => {
-      const execution = await executions.cancel(request.actor!, (request.params as Params).id)
-      app.securityEvents.fromRequest(request, { action: 'execution.cancelled', outcome: 'success', targetType: 'execution', targetId: execution.id, details: { taskId: execution.taskId } })
-      return execution
-    })
+    }, async (request) => executions.cancel(request.actor!, (request.params as Params).id, app.securityEvents.contextOf(request)))
 
     app.post('/api/v1/tasks/:id/run', {
       config: { access: 'task:run' },

@@ -33,6 +33,7 @@ export default defineModule({
     const frontends = createFrontendsService({
       db: app.db,
       apiKeys: app.apiKeys,
+      audit: app.securityEvents,
       rateTiers: app.config.frontends.rateTiers,
       onChanged: () => registry.changed()
     })

@@ -1,7 +1,6 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { WebhooksService } from './service.ts'
-import type { WebhookRow } from './table.ts'
 import {
   CreateWebhookSchema, DeliveryListQuerySchema, DeliveryListSchema, DeliveryParams, DeliverySchema, IdParams, UpdateWebhookSchema,
   WebhookListQuerySchema, WebhookListSchema, WebhookSchema, WebhookWithSecretSchema,
@@ -15,13 +14,6 @@ const idOf = (params: unknown) => (params as { id: string }).id
 /** webhooksRoutes let project owners manage webhook endpoints and editors watch them and their deliveries. */
 export function webhooksRoutes (webhooks: WebhooksService): FastifyPluginAsync {
   return async (app) => {
-    // Audit rows name the endpoint's host, never its full URL (a query string may carry a token) or its secret.
-    const audit = (request: FastifyRequest, action: string, hook: Pick<WebhookRow, 'id' | 'projectId' | 'url'>) => {
-      let host = ''
-      try { host = new URL(hook.url).host } catch { /* stored URLs always parse */ }
-      app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'webhook', targetId: hook.id, details: { projectId: hook.projectId, host } })
-    }
-
     app.get('/api/v1/projects/:id/webhooks', {
       config: { access: 'webhook:read' },
       schema: { tags, operationId: 'listWebhooks', summary: 'A project\'s webhook endpoints, newest first (editors)', params: IdParams, querystring: WebhookListQuerySchema, response: { 200: WebhookListSchema, ...problems } }
@@ -31,9 +23,7 @@ export function webhooksRoutes (webhooks: WebhooksService): FastifyPluginAsync {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'createWebhook', summary: 'Add a webhook endpoint; its signing secret is shown once (owners)', params: IdParams, body: CreateWebhookSchema, response: { 201: WebhookWithSecretSchema, ...problems } }
     }, async (request, reply) => {
-      const created = await webhooks.create(request.actor!, idOf(request.params), request.body as CreateWebhookInput)
-      audit(request, 'webhook.created', created)
-      return reply.code(201).send(created)
+      return reply.code(201).send(await webhooks.create(request.actor!, idOf(request.params), request.body as CreateWebhookInput, app.securityEvents.contextOf(request)))
     })
 
     app.get('/api/v1/webhooks/:id', {
@@ -44,28 +34,20 @@ export function webhooksRoutes (webhooks: WebhooksService): FastifyPluginAsync {
     app.patch('/api/v1/webhooks/:id', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'updateWebhook', summary: 'Change the URL, event types, description or enabled flag (owners)', params: IdParams, body: UpdateWebhookSchema, response: { 200: WebhookSchema, ...problems } }
-    }, async (request) => {
-      const updated = await webhooks.update(request.actor!, idOf(request.params), request.body as UpdateWebhookInput)
-      audit(request, 'webhook.updated', updated)
-      return updated
-    })
+    }, async (request) => webhooks.update(request.actor!, idOf(request.params), request.body as UpdateWebhookInput, app.securityEvents.contextOf(request)))
 
     app.delete('/api/v1/webhooks/:id', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'deleteWebhook', summary: 'Delete a webhook endpoint and its delivery log (owners)', params: IdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      audit(request, 'webhook.deleted', await webhooks.remove(request.actor!, idOf(request.params)))
+      await webhooks.remove(request.actor!, idOf(request.params), app.securityEvents.contextOf(request))
       return reply.code(204).send()
     })
 
     app.post('/api/v1/webhooks/:id/rotate-secret', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'rotateWebhookSecret', summary: 'Replace the signing secret (shown once); the previous one keeps signing beside it for 24 h (owners)', params: IdParams, response: { 200: WebhookWithSecretSchema, ...problems } }
-    }, async (request) => {
-      const rotated = await webhooks.rotateSecret(request.actor!, idOf(request.params))
-      audit(request, 'webhook.secret_rotated', rotated)
-      return rotated
-    })
+    }, async (request) => webhooks.rotateSecret(request.actor!, idOf(request.params), app.securityEvents.contextOf(request)))
 
     app.get('/api/v1/webhooks/:id/deliveries', {
       config: { access: 'webhook:read' },
