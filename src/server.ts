@@ -44,7 +44,7 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
   const database = await openDatabaseServer(config, log)
   let app: FastifyInstance | undefined
   try {
-    await runMigrations(database.url)
+    await runMigrations(database.url, undefined, overrides.modules)
     app = await buildApp(config, { ...overrides, logger: log, databaseUrl: database.url })
     await app.ready()
     await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })

@@ -47,6 +47,15 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * actorOf is the caller of a route that declares an access level other than `public`: the access
+ * check ran before the handler and set it, so routes read it typed and non-null from here.
+ */
+export function actorOf (request: FastifyRequest): Actor {
+  if (!request.actor) throw authErrors.AUTH_REQUIRED()
+  return request.actor
+}
+
 /** authErrors are the access errors: the same body for every bad credential, whatever was wrong with it. */
 export const authErrors = defineErrors({
   AUTH_REQUIRED: [401, 'Authentication is required'],
