@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { Static } from 'typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { ApiKeysService } from './service.ts'
 import { ApiKeyIdParams, ApiKeyListQuerySchema, ApiKeyListSchema, ApiKeySchema, ApiKeyWithSecretSchema, CreateApiKeySchema } from './schemas.ts'
@@ -9,35 +10,37 @@ const tags = ['api-keys']
 
 /** apiKeysRoutes let signed-in users manage their own API keys; an API key can never manage keys. */
 export function apiKeysRoutes (keys: ApiKeysService): FastifyPluginAsync {
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.post('/api/v1/api-keys', {
       config: { access: 'user' },
       schema: { tags, operationId: 'createApiKey', summary: 'Create an API key (the key is shown once)', body: CreateApiKeySchema, response: { 201: ApiKeyWithSecretSchema, ...problems } }
     }, async (request, reply) => {
-      return reply.code(201).send(await keys.create(request.actor!.userId, request.body as Static<typeof CreateApiKeySchema>, app.securityEvents.contextOf(request)))
+      return reply.code(201).send(await keys.create(actorOf(request).userId, request.body, app.securityEvents.contextOf(request)))
     })
 
     app.get('/api/v1/api-keys', {
       config: { access: 'user' },
       schema: { tags, operationId: 'listApiKeys', summary: 'Your API keys, newest first', querystring: ApiKeyListQuerySchema, response: { 200: ApiKeyListSchema, ...problems } }
-    }, async (request) => keys.list(request.actor!.userId, request.query as Static<typeof ApiKeyListQuerySchema>))
+    }, async (request) => keys.list(actorOf(request).userId, request.query))
 
     app.get('/api/v1/api-keys/:id', {
       config: { access: 'user' },
       schema: { tags, operationId: 'getApiKey', summary: 'One of your API keys', params: ApiKeyIdParams, response: { 200: ApiKeySchema, ...problems } }
-    }, async (request) => keys.get(request.actor!.userId, (request.params as { id: string }).id))
+    }, async (request) => keys.get(actorOf(request).userId, request.params.id))
 
     app.delete('/api/v1/api-keys/:id', {
       config: { access: 'user' },
       schema: { tags, operationId: 'revokeApiKey', summary: 'Revoke an API key (immediate on every node)', params: ApiKeyIdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      await keys.revoke(request.actor!.userId, (request.params as { id: string }).id, app.securityEvents.contextOf(request))
-      return reply.code(204).send()
+      await keys.revoke(actorOf(request).userId, request.params.id, app.securityEvents.contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.post('/api/v1/api-keys/:id/rotate', {
       config: { access: 'user' },
       schema: { tags, operationId: 'rotateApiKey', summary: 'Replace a key\'s secret; the old key stops working at once', params: ApiKeyIdParams, response: { 200: ApiKeyWithSecretSchema, ...problems } }
-    }, async (request) => keys.rotate(request.actor!.userId, (request.params as { id: string }).id, app.securityEvents.contextOf(request)))
+    }, async (request) => keys.rotate(actorOf(request).userId, request.params.id, app.securityEvents.contextOf(request)))
   }
 }
