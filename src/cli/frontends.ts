@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import type { DetectionResult } from '../lib/frontends/types.ts'
-import type { SyncEntry } from '../modules/frontends/sync.ts'
+import type { SyncEntry } from '../modules/frontends/index.ts'
 import { SYSTEM_CONTEXT } from '../platform/security-events.ts'
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']

@@ -4,6 +4,10 @@ import { defineAgentPermissions } from './permissions.ts'
 import { agentsRoutes } from './routes.ts'
 import { createAgentsService, type AgentsService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type AgentsService } from './service.ts'
+export { type AgentRow, agents } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** agents is the agents service: registration, credentials, status. */

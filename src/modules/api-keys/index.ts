@@ -4,6 +4,9 @@ import { apiKeysRoutes } from './routes.ts'
 import { apiKeyScheme, refuseAmbiguousCredentials } from './scheme.ts'
 import { createApiKeysService, type ApiKeysService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type ApiKeysService } from './service.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** apiKeys issues and checks `bp_` keys; the agents module binds agent credentials through it. */

@@ -11,6 +11,10 @@ import { createAuthService, type AuthService } from './service.ts'
 import { createSessions, type Sessions } from './sessions.ts'
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { hashPassword } from './passwords.ts'
+export { sessions } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** sessions ends sessions for other modules (users: disable, role change, delete). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Actor } from '../../platform/auth.ts'
 import type { DemoContext } from '../../platform/modules.ts'
 import { SYSTEM_CONTEXT, type AuditContext } from '../../platform/security-events.ts'
-import { hashPassword } from '../auth/passwords.ts'
+import { hashPassword } from '../auth/index.ts'
 import { DEMO_REFUSED } from './errors.ts'
 
 /** DEMO_EMAIL is the demo account's address; its presence means the demo data was added already. */

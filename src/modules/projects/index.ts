@@ -9,6 +9,10 @@ import { projectPermissions, userProjectPermissions } from './permissions.ts'
 import { projectsRoutes } from './routes.ts'
 import { createProjectsService, type ProjectsService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type ProjectsService } from './service.ts'
+export { projects } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** projects is the projects service: other modules call requireAccess, visibleProjectIds and roleOf. */

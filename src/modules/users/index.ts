@@ -4,6 +4,11 @@ import { createUsersService, type UsersService } from './service.ts'
 import { usersRoutes } from './routes.ts'
 import { userPermissions } from './permissions.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type User, UserSchema } from './schemas.ts'
+export { type UsersService } from './service.ts'
+export { users } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** users is the accounts service; the auth module signs people in through it. */
