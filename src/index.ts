@@ -13,3 +13,9 @@ export { AppError, defineErrors, type ProblemDetails, type FieldError } from './
 export { defineModule, type BackplaneModule, type SeedContext } from './platform/modules.ts'
 export { baseColumns } from './platform/columns.ts'
 export type { Database } from './platform/db.ts'
+// The ports a module uses; importing their types also brings their `app.*` decorators into view.
+export { actorOf, authErrors, type Actor, type Access } from './platform/auth.ts'
+export type { Rbac } from './platform/rbac.ts'
+export type { DomainEvent, Events } from './platform/events.ts'
+export { SYSTEM_CONTEXT, type AuditContext, type SecurityEvent, type SecurityEvents } from './platform/security-events.ts'
+export { ProblemSchema } from './platform/problem-schema.ts'

@@ -52,7 +52,7 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
   const database = options.database ?? await openDatabaseServer(config, log)
   let app: FastifyInstance | undefined
   try {
-    if (!options.database) await runMigrations(database.url)
+    if (!options.database) await runMigrations(database.url, undefined, overrides.modules)
     app = await buildApp(config, { ...overrides, logger: log, databaseUrl: database.url })
     await app.ready()
     await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })

@@ -1,6 +1,10 @@
 import { Command } from 'commander'
 import { loadConfig } from '../config.ts'
+import { SYSTEM_CONTEXT, type AuditContext, type SecurityEvent } from '../platform/security-events.ts'
 import { withApp } from './app-session.ts'
+
+// Changes made here are audited as the system's, through the CLI.
+const CLI_CONTEXT: AuditContext = { ...SYSTEM_CONTEXT, by: 'cli' }
 
 interface Options { email?: string, name?: string, password?: string, passwordStdin?: boolean }
 
@@ -55,13 +59,12 @@ export function createAdminCommand (): Command {
         const existing = await app.users.findForLogin(input.email)
         if (existing) {
           if (existing.roles.includes('admin')) return `${existing.email} is already an admin`
-          await app.users.adminUpdate(existing.id, existing.id, { roles: [...existing.roles, 'admin'] })
-          app.securityEvents.emit({ action: 'user.roles_changed', outcome: 'success', actorType: 'system', targetType: 'user', targetId: existing.id, details: { to: [...existing.roles, 'admin'], by: 'cli' } })
+          await app.users.adminUpdate(CLI_CONTEXT, existing.id, { roles: [...existing.roles, 'admin'] })
           return `granted admin to existing account ${existing.email}`
         }
         checkPasswordPolicy(input.password, config.auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name])
-        const user = await app.users.create({ email: input.email, name: input.name, passwordHash: await hashPassword(input.password), roles: ['admin'], emailVerified: true })
-        app.securityEvents.emit({ action: 'user.created', outcome: 'success', actorType: 'system', targetType: 'user', targetId: user.id, details: { roles: ['admin'], by: 'cli' } })
+        const created = (row: { id: string }): SecurityEvent => ({ action: 'user.created', outcome: 'success', targetType: 'user', targetId: row.id, details: { roles: ['admin'] } })
+        const user = await app.users.create({ email: input.email, name: input.name, passwordHash: await hashPassword(input.password), roles: ['admin'], emailVerified: true }, { context: CLI_CONTEXT, event: created })
         return `created admin ${user.email} (${user.id})`
       })
       process.stdout.write(`${result}\n`)

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import type { DetectionResult } from '../lib/frontends/types.ts'
-import type { SyncEntry } from '../modules/frontends/sync.ts'
+import type { SyncEntry } from '../modules/frontends/index.ts'
+import { SYSTEM_CONTEXT } from '../platform/security-events.ts'
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
 
@@ -105,7 +106,7 @@ async function writeClients (app: FastifyInstance, entries: SyncEntry[], detecti
       if (written !== null && (await app.apiKeys.verify(written))?.frontendId === entry.id) key = written
     }
     if (key === undefined) {
-      key = (await app.frontends.rotateKey(entry.id)).apiKey
+      key = (await app.frontends.rotateKey(entry.id, { ...SYSTEM_CONTEXT, by: 'cli' })).apiKey
       process.stderr.write(`rotated the key of ${entry.name} to write it into ${detected.path}; its old key no longer works\n`)
     }
     keys[detected.name] = key

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { loadConfig } from '../config.ts'
-import { DEMO_REFUSED } from '../modules/demo/errors.ts'
+import { DEMO_REFUSED } from '../modules/demo/index.ts'
 
 /** seedCommand is `backplane seed`: run every module's idempotent seed. */
 export function seedCommand (): Command {

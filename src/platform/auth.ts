@@ -49,6 +49,24 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * queryField reads one query-string field of any request (hooks and credential schemes run before,
+ * or without, a route's own typed query); undefined when absent.
+ */
+export function queryField (request: FastifyRequest, name: string): unknown {
+  const query: unknown = request.query
+  return typeof query === 'object' && query !== null && Object.hasOwn(query, name) ? Reflect.get(query, name) : undefined
+}
+
+/**
+ * actorOf is the caller of a route that declares an access level other than `public`: the access
+ * check ran before the handler and set it, so routes read it typed and non-null from here.
+ */
+export function actorOf (request: FastifyRequest): Actor {
+  if (!request.actor) throw authErrors.AUTH_REQUIRED()
+  return request.actor
+}
+
 /** authErrors are the access errors: the same body for every bad credential, whatever was wrong with it. */
 export const authErrors = defineErrors({
   AUTH_REQUIRED: [401, 'Authentication is required'],
@@ -81,8 +99,8 @@ export default fp(async function auth (app) {
 
   async function check (request: FastifyRequest, access: Access): Promise<void> {
     if (access === 'public') return
-    const query = request.query as Record<string, unknown> | undefined
-    if (query && URL_CREDENTIALS.some((k) => k in query)) throw authErrors.AUTH_CREDENTIALS_IN_URL()
+    const query: unknown = request.query
+    if (typeof query === 'object' && query !== null && URL_CREDENTIALS.some((k) => k in query)) throw authErrors.AUTH_CREDENTIALS_IN_URL()
     const actor = await resolveActor(request)
     if (!actor) throw authErrors.AUTH_REQUIRED()
     request.actor = actor

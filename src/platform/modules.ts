@@ -16,6 +16,12 @@ export interface BackplaneModule {
   seed?: (ctx: SeedContext) => Promise<void>
   /** demo adds demonstration data for `backplane seed --demo`, once: a second run must change nothing. */
   demo?: (ctx: DemoContext) => Promise<void>
+  /**
+   * migrations is the absolute path of the module's own drizzle-kit output folder (a module kept
+   * outside Backplane's repository adds its tables this way); `start()` applies it after
+   * Backplane's own, in module order, under the same lock, tracked in a table of the module's own.
+   */
+  migrations?: string
 }
 
 /** DemoContext is what a module's demo hook receives: the ready app (its services) and a way to tell the user something once. */

@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import type { BackplaneModule } from '../../src/platform/modules.ts'
 import { runSeeds } from '../../src/platform/modules.ts'
+import { runMigrations } from '../../src/platform/migrate.ts'
 import type { Mailer, MailMessage } from '../../src/platform/mailer.ts'
 import { createTestDatabase, type TestDatabase } from './db.ts'
 
@@ -58,6 +59,8 @@ export async function createTestApp (options: { env?: Record<string, string>, mo
   // A shared database makes a second node of the same deployment; only its creator drops it.
   const shared = options.database
   const db = shared ?? await createTestDatabase()
+  // The template holds Backplane's tables; a module's own migrations are applied as start() does.
+  if (options.modules?.some((m) => m.migrations !== undefined)) await runMigrations(db.url, undefined, options.modules)
   const { stream, capture } = captureLogs()
   const mail: MailMessage[] = []
   // 'configured' keeps the app's own adapter (SMTP_URL through the job queue) instead of capturing mail.

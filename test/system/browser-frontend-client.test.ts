@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { detectFrontends } from '../../src/lib/frontends/detect.ts'
 import { writeFrontendClients } from '../../src/lib/sdk/write-clients.ts'
+import { SYSTEM_CONTEXT } from '../../src/platform/security-events.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { makeUser, type TestUser } from '../helpers/auth.ts'
 import { requireServices } from '../helpers/services.ts'
@@ -170,13 +171,13 @@ describe.skipIf(!haveChromium && !mustRun)('a detected Vite app calls Backplane 
   })
 
   it('is blocked from its own origin too once the frontend is disabled, without a restart', async () => {
-    await t.app.frontends.update(frontendId, { enabled: false })
+    await t.app.frontends.update(frontendId, { enabled: false }, SYSTEM_CONTEXT)
     const page = await open(allowed.origin)
     try {
       expect(await signInThroughClient(page, user.email, user.password)).toEqual({ ok: false, error: 'TypeError: Failed to fetch' })
     } finally {
       await page.context().close()
-      await t.app.frontends.update(frontendId, { enabled: true })
+      await t.app.frontends.update(frontendId, { enabled: true }, SYSTEM_CONTEXT)
     }
   })
 })

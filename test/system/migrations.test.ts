@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -67,6 +67,27 @@ describe('migrations', () => {
       expect(applied.rows[0].n).toBe(journal.entries.length)
     } finally {
       await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`)
+    }
+  })
+})
+
+describe('a team module\'s own migrations', () => {
+  it('apply after Backplane\'s, even when older than its latest, once, tracked apart', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'backplane-team-migr-'))
+    try {
+      // when: 1 (1970) is older than every Backplane migration: one shared table would skip it.
+      await writeFile(join(own, '0000_team.sql'), 'CREATE TABLE team_things (id int);')
+      await mkdir(join(own, 'meta'))
+      await writeFile(join(own, 'meta', '_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries: [{ idx: 0, version: '7', when: 1, tag: '0000_team', breakpoints: true }] }))
+      const team = [{ name: 'team-things', migrations: own }]
+      await runMigrations(url, undefined, team)
+      await runMigrations(url, undefined, team)
+      const table = await adminQuery(url, "SELECT to_regclass('public.team_things') AS t")
+      expect(table.rows[0].t).toBe('team_things')
+      const applied = await adminQuery(url, 'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations_team_things')
+      expect(applied.rows[0].n).toBe(1)
+    } finally {
+      await rm(own, { recursive: true, force: true })
     }
   })
 })

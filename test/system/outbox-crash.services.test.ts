@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PublishedEvent } from '../../src/platform/events.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { as, makeUser } from '../helpers/auth.ts'
-import { projectRoot } from '../helpers/process.ts'
+import { runNode } from '../helpers/process.ts'
 import { canConnectRedis, redisUrl, requireServices } from '../helpers/services.ts'
 import { makeProject } from '../helpers/work.ts'
 
@@ -14,16 +13,10 @@ import { makeProject } from '../helpers/work.ts'
 const available = await canConnectRedis()
 if (!available && requireServices) throw new Error(`Redis does not answer at ${redisUrl} (BACKPLANE_REQUIRE_SERVICES=1)`)
 
-function runRelay (env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null, code: number | null, output: string }> {
-  const child = spawn(process.execPath, ['test/fixtures/outbox-relay.ts'], {
-    cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', BACKPLANE_ENV: 'test', BACKPLANE_SECRET: 'test-secret-0123456789-abcdefghijklmnop', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => { output += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { output += d.toString() })
-  return new Promise((resolve) => { child.on('exit', (code, signal) => { resolve({ code, signal, output }) }) })
+async function runRelay (env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null, code: number | null, output: string }> {
+  const run = runNode(['test/fixtures/outbox-relay.ts'], { LOG_LEVEL: 'warn', BACKPLANE_ENV: 'test', BACKPLANE_SECRET: 'test-secret-0123456789-abcdefghijklmnop', ...env })
+  const { code, signal } = await run.exited
+  return { code, signal, output: run.output() }
 }
 
 describe.skipIf(!available)('R-OUTBOX: a node killed between publishing and committing', () => {

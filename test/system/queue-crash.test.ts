@@ -1,26 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestApp } from '../helpers/app.ts'
-import { projectRoot } from '../helpers/process.ts'
+import { runNode, type ChildRun } from '../helpers/process.ts'
 import { amqpAvailable, amqpUrl, applyEffect, createEffects, deleteBrokerQueues, effects, jobPrefix, waitFor } from '../helpers/queue.ts'
 
 // Real processes killed with SIGKILL: nothing runs on the way down, as when a node dies.
-interface Worker { child: ChildProcess, output: () => string, exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }> }
-
-function runWorker (env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['test/fixtures/queue-worker.ts'], {
-    cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', BACKPLANE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => { resolve({ code, signal }) })
-  })
-  return { child, output: () => out, exited }
-}
+const runWorker = (env: Record<string, string>): ChildRun => runNode(['test/fixtures/queue-worker.ts'], { LOG_LEVEL: 'warn', BACKPLANE_ENV: 'test', ...env })
 
 const withAmqp = await amqpAvailable()
 const adapters = [

@@ -1,13 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { adminErrors } from './errors.ts'
-import { DeadLetterListQuerySchema, DeadLetterListSchema, DeadLetterParams, QueueNameParams, QueueOverviewSchema, type DeadLetterListQuery } from './schemas.ts'
+import { DeadLetterListQuerySchema, DeadLetterListSchema, DeadLetterParams, QueueNameParams, QueueOverviewSchema } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 503: ProblemSchema }
 const tags = ['admin']
 
 /** queueRoutes let admins watch the job queue and send dead letters back for another try. */
-export const queueRoutes: FastifyPluginAsync = async (app) => {
+export const queueRoutes: FastifyPluginAsync = async (fastify) => {
+  // Through the type provider, params and query are typed from their schemas.
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get('/api/v1/admin/queue', {
     config: { access: 'queue:read' },
     schema: { tags, operationId: 'getQueueStats', summary: 'Job queue depths, failures and dead letters per job name', response: { 200: QueueOverviewSchema, ...problems } }
@@ -25,8 +28,8 @@ export const queueRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: DeadLetterListSchema, ...problems }
     }
   }, async (request) => {
-    const { name } = request.params as { name: string }
-    const items = await app.queue.deadLetters(name, (request.query as DeadLetterListQuery).limit)
+    const { name } = request.params
+    const items = await app.queue.deadLetters(name, request.query.limit)
     return { items, nextCursor: null }
   })
 
@@ -40,9 +43,9 @@ export const queueRoutes: FastifyPluginAsync = async (app) => {
       response: { 204: { type: 'null' }, 404: ProblemSchema, ...problems }
     }
   }, async (request, reply) => {
-    const { name, id } = request.params as { name: string, id: string }
+    const { name, id } = request.params
     if (!(await app.queue.retryDeadLetter(name, id))) throw adminErrors.DEAD_LETTER_NOT_FOUND()
     app.securityEvents.fromRequest(request, { action: 'queue.dead_letter_retried', outcome: 'success', targetType: 'job', targetId: id, details: { queue: name } })
-    return reply.code(204).send()
+    return reply.code(204).send(null)
   })
 }

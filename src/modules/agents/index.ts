@@ -7,6 +7,10 @@ import { defineAgentPermissions } from './permissions.ts'
 import { agentsRoutes } from './routes.ts'
 import { createAgentsService, type AgentsService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type AgentsService } from './service.ts'
+export { type AgentRow, agents } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** agents is the agents service: registration, credentials, status. */
@@ -21,7 +25,7 @@ export default defineModule({
     defineAgentPermissions(app.rbac)
     // An agent's key holds these permissions and nothing else (execution:read shows it only its own runs).
     app.rbac.defineRole('agent', ['agent:work', 'execution:read'])
-    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, config: app.config })
+    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, audit: app.securityEvents, config: app.config })
     app.decorate('agents', agents)
     scrapeGauge(app.metrics, { name: 'backplane_agents', help: 'Registered agents by status (online, busy, offline …)', labelNames: ['status'] as const }, async (g) => {
       const { rows } = await app.db.execute<{ status: string, n: number }>(sql`SELECT status, count(*)::int AS n FROM ${agentsTable} GROUP BY status`)

@@ -1,11 +1,12 @@
 import type { Config } from '../../config.ts'
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import type { Events } from '../../platform/events.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
-import type { ApiKeysService } from '../api-keys/service.ts'
-import type { ProjectsService } from '../projects/service.ts'
+import type { ApiKeysService } from '../api-keys/index.ts'
+import type { ProjectsService } from '../projects/index.ts'
 import { agentErrors } from './errors.ts'
 import { agentEvent, statusEventType } from './events.ts'
 import { createAgentsRepository } from './repository.ts'
@@ -15,7 +16,7 @@ import { toAgent, toAgentEvent, type Agent } from './view.ts'
 /** MAX_AGENTS_PER_PROJECT bounds how many agents one project registers. */
 export const MAX_AGENTS_PER_PROJECT = 100
 
-interface AgentsDeps { db: Database, projects: ProjectsService, apiKeys: ApiKeysService, events: Events, config: Config }
+interface AgentsDeps { db: Database, projects: ProjectsService, apiKeys: ApiKeysService, events: Events, audit: SecurityEvents, config: Config }
 
 function cursorOf (text: string | undefined) {
   if (text === undefined) return undefined
@@ -28,7 +29,9 @@ function cursorOf (text: string | undefined) {
 export type RemovalGuard = (agentId: string, tx: Database) => Promise<string | undefined>
 
 /** createAgentsService holds the agent rules: who registers and manages which agent, and each agent's own state. */
-export function createAgentsService ({ db, projects, apiKeys, events, config }: AgentsDeps) {
+export function createAgentsService ({ db, projects, apiKeys, events, audit, config }: AgentsDeps) {
+  const audited = (context: AuditContext, action: string, agentId: string, details: Record<string, unknown>, tx: Database) =>
+    audit.record(context, { action, outcome: 'success', targetType: 'agent', targetId: agentId, details }, tx)
   const repo = createAgentsRepository(db)
   const heartbeatListeners: Array<(agentId: string) => Promise<void>> = []
   const removalGuards: RemovalGuard[] = []
@@ -69,7 +72,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
     requireAgent,
 
     /** register creates an agent and its credential (shown once): owners for their project, admins for any or every project. */
-    async register (actor: Actor, input: { name: string, description?: string, labels?: string[], projectId?: string }): Promise<{ agent: Agent, apiKey: string }> {
+    async register (actor: Actor, input: { name: string, description?: string, labels?: string[], projectId?: string }, context: AuditContext): Promise<{ agent: Agent, apiKey: string }> {
       if (input.projectId === undefined) {
         if (!isAdmin(actor)) throw agentErrors.AGENT_GLOBAL_ADMIN_ONLY()
       } else if (!isAdmin(actor)) {
@@ -82,6 +85,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
         const row = await repo.insert({ name: input.name, description: input.description ?? '', labels: input.labels ?? [], projectId: input.projectId ?? null, ownerId: actor.userId }, tx)
         await repo.addEvent({ agentId: row.id, kind: 'registered', toStatus: 'offline', detail: { by: actor.userId } }, tx)
         await events.record(agentEvent('agent.registered', row, { labels: row.labels }), tx)
+        await audited(context, 'agent.registered', row.id, { name: row.name, projectId: row.projectId }, tx)
         const key = await issueKey(actor.userId, row, tx)
         return { row, key }
       })
@@ -97,7 +101,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
 
     get: async (actor: Actor, id: string): Promise<Agent> => toAgent(await requireAgent(actor, id, 'viewer')),
 
-    async update (actor: Actor, id: string, changes: { name?: string, description?: string, labels?: string[], enabled?: boolean }): Promise<Agent> {
+    async update (actor: Actor, id: string, changes: { name?: string, description?: string, labels?: string[], enabled?: boolean }, context: AuditContext): Promise<Agent> {
       const before = await requireAgent(actor, id, 'owner')
       const { enabled, ...fields } = changes
       // Its key was revoked when it was disabled: only a new key (rotate) brings it back.
@@ -112,6 +116,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
         }
         const row = await repo.update(id, set, tx)
         await events.record(agentEvent(set.disabledAt ? 'agent.disabled' : 'agent.updated', row!, { labels: row!.labels }), tx)
+        await audited(context, 'agent.updated', id, { fields: Object.keys(changes) }, tx)
         return { row: row!, revoked }
       })
       await apiKeys.forgetPrefixes(result.revoked)
@@ -119,13 +124,14 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
     },
 
     /** rotateKey replaces the agent's credential (the old one stops at once) and re-enables a disabled agent. */
-    async rotateKey (actor: Actor, id: string): Promise<{ agent: Agent, apiKey: string }> {
+    async rotateKey (actor: Actor, id: string, context: AuditContext): Promise<{ agent: Agent, apiKey: string }> {
       const agent = await requireAgent(actor, id, 'owner')
       const { row, key } = await db.transaction(async (tx) => {
         const key = await issueKey(actor.userId, agent, tx)
         const row = await repo.update(id, { disabledAt: null }, tx)
         await repo.addEvent({ agentId: id, kind: 'key_rotated', detail: { by: actor.userId } }, tx)
         await events.record(agentEvent('agent.key_rotated', row!), tx)
+        await audited(context, 'agent.key_rotated', id, {}, tx)
         return { row: row!, key }
       })
       await apiKeys.forgetPrefixes(key.prefixes)
@@ -136,7 +142,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
      * remove deletes the agent and its credential; its executions stay in the history. An agent a
      * task still names is refused (409): the task would otherwise lose its target and run anywhere.
      */
-    async remove (actor: Actor, id: string): Promise<AgentRow> {
+    async remove (actor: Actor, id: string, context: AuditContext): Promise<AgentRow> {
       const agent = await requireAgent(actor, id, 'owner')
       const revoked = await db.transaction(async (tx) => {
         // Listeners first: a claim of this agent in flight holds a run row and then waits for the
@@ -150,6 +156,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, config }: 
         const revoked = await apiKeys.revokeAgentKeys(id, tx)
         await repo.remove(id, tx)
         await events.record(agentEvent('agent.deleted', agent), tx)
+        await audited(context, 'agent.deleted', id, { name: agent.name }, tx)
         return revoked
       })
       await apiKeys.forgetPrefixes(revoked)

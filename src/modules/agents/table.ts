@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
-import { projects } from '../projects/table.ts'
+import { users } from '../users/index.ts'
+import { projects } from '../projects/index.ts'
 
 /** AGENT_STATUSES: online (heart-beating, idle), busy (running an execution), offline (missed heartbeats). */
 export const AGENT_STATUSES = ['online', 'busy', 'offline'] as const

@@ -4,6 +4,9 @@ import { apiKeysRoutes } from './routes.ts'
 import { apiKeyScheme, refuseAmbiguousCredentials } from './scheme.ts'
 import { createApiKeysService, type ApiKeysService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type ApiKeysService } from './service.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** apiKeys issues and checks `bp_` keys; the agents module binds agent credentials through it. */
@@ -15,7 +18,7 @@ declare module 'fastify' {
 export default defineModule({
   name: 'api-keys',
   plugin: fp(async (app) => {
-    const keys = createApiKeysService({ db: app.db, cache: app.cache, rbac: app.rbac, users: app.users, events: app.events, log: app.log })
+    const keys = createApiKeysService({ db: app.db, cache: app.cache, rbac: app.rbac, users: app.users, events: app.events, audit: app.securityEvents, log: app.log })
     app.decorate('apiKeys', keys)
     // Registered after the auth module, so the bearer scheme is tried first.
     app.auth.addScheme(apiKeyScheme({ keys, users: app.users, rbac: app.rbac }))

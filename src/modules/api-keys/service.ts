@@ -3,9 +3,10 @@ import type { Cache } from '../../platform/cache.ts'
 import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
 import type { Rbac } from '../../platform/rbac.ts'
+import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
 import { platformErrors } from '../../platform/errors.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
-import type { UsersService } from '../users/service.ts'
+import type { UsersService } from '../users/index.ts'
 import { apiKeyErrors } from './errors.ts'
 import { hashApiKey, newApiKey, prefixOf, sameHash, type NewKey } from './key-format.ts'
 import { createApiKeysRepository } from './repository.ts'
@@ -29,6 +30,7 @@ interface ApiKeysDeps {
   rbac: Rbac
   users: UsersService
   events: Events
+  audit: SecurityEvents
   log: FastifyBaseLogger
 }
 
@@ -40,8 +42,11 @@ const keyEvent = (type: string, row: ApiKeyRow): DomainEvent => ({
   data: { id: row.id, name: row.name, prefix: row.prefix, scopes: row.scopes }
 })
 
+// Audit rows name the key and its scopes, never the key itself.
+const keyAudit = (action: string, row: ApiKeyRow): SecurityEvent => ({ action, outcome: 'success', targetType: 'api-key', targetId: row.id, details: { name: row.name, scopes: row.scopes } })
+
 /** createApiKeysService holds the key rules: owner-only access, scopes within the owner's permissions, shown-once secrets. */
-export function createApiKeysService ({ db, cache, rbac, users, events, log }: ApiKeysDeps) {
+export function createApiKeysService ({ db, cache, rbac, users, events, audit, log }: ApiKeysDeps) {
   const repo = createApiKeysRepository(db)
   const cacheKey = (prefix: string) => `api-key:${prefix}`
   // When each key was last written as used by this node; the SQL guard makes it once a minute across nodes too.
@@ -78,8 +83,8 @@ export function createApiKeysService ({ db, cache, rbac, users, events, log }: A
   }
 
   return {
-    /** create makes a key for the user and returns it with its secret, the only time the secret is shown. */
-    async create (userId: string, input: { name: string, scopes: string[], expiresAt?: string }): Promise<ApiKey & { key: string }> {
+    /** create makes a key for the user, audited as `context`, and returns it with its secret, the only time the secret is shown. */
+    async create (userId: string, input: { name: string, scopes: string[], expiresAt?: string }, context: AuditContext): Promise<ApiKey & { key: string }> {
       const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt)
       if (expiresAt && expiresAt.getTime() <= Date.now()) throw apiKeyErrors.API_KEY_EXPIRY_PAST()
       await checkScopes(userId, input.scopes)
@@ -88,6 +93,7 @@ export function createApiKeysService ({ db, cache, rbac, users, events, log }: A
         if ((await repo.countActive(userId, tx)) >= MAX_ACTIVE_KEYS) throw apiKeyErrors.API_KEY_LIMIT()
         const row = await repo.insert({ userId, name: input.name, scopes: input.scopes, expiresAt, prefix: k.prefix, secretHash: k.hash }, tx)
         await events.record(keyEvent('api_key.created', row), tx)
+        await audit.record(context, keyAudit('api_key.created', row), tx)
         return row
       }))
       // A probe of this prefix before it existed may have cached "no such key".
@@ -103,11 +109,14 @@ export function createApiKeysService ({ db, cache, rbac, users, events, log }: A
 
     get: async (userId: string, id: string): Promise<ApiKey> => toApiKey(await owned(userId, id)),
 
-    /** revoke ends a key at once on every node; revoking a revoked key changes nothing. */
-    async revoke (userId: string, id: string): Promise<{ key: ApiKey, changed: boolean }> {
+    /** revoke ends a key at once on every node, audited as `context`; revoking a revoked key changes nothing. */
+    async revoke (userId: string, id: string, context: AuditContext): Promise<{ key: ApiKey, changed: boolean }> {
       const row = await db.transaction(async (tx) => {
         const row = await repo.revoke(userId, id, tx)
-        if (row) await events.record(keyEvent('api_key.revoked', row), tx)
+        if (row) {
+          await events.record(keyEvent('api_key.revoked', row), tx)
+          await audit.record(context, keyAudit('api_key.revoked', row), tx)
+        }
         return row
       })
       if (!row) return { key: toApiKey(await owned(userId, id)), changed: false }
@@ -115,14 +124,17 @@ export function createApiKeysService ({ db, cache, rbac, users, events, log }: A
       return { key: toApiKey(row), changed: true }
     },
 
-    /** rotate gives a live key a new prefix and secret; the old key stops working at once. */
-    async rotate (userId: string, id: string): Promise<ApiKey & { key: string }> {
+    /** rotate gives a live key a new prefix and secret, audited as `context`; the old key stops working at once. */
+    async rotate (userId: string, id: string, context: AuditContext): Promise<ApiKey & { key: string }> {
       const before = await owned(userId, id)
       if (before.revokedAt) throw apiKeyErrors.API_KEY_REVOKED()
       if (before.expiresAt && before.expiresAt.getTime() <= Date.now()) throw apiKeyErrors.API_KEY_EXPIRED()
       const { key, result: row } = await withFreshKey((k) => db.transaction(async (tx) => {
         const row = await repo.replaceSecret(userId, id, before.prefix, { prefix: k.prefix, secretHash: k.hash }, tx)
-        if (row) await events.record(keyEvent('api_key.rotated', row), tx)
+        if (row) {
+          await events.record(keyEvent('api_key.rotated', row), tx)
+          await audit.record(context, keyAudit('api_key.rotated', row), tx)
+        }
         return row
       }))
       if (!row) {

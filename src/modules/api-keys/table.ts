@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm'
 import { check, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
-import { agents } from '../agents/table.ts'
-import { frontends } from '../frontends/table.ts'
+import { users } from '../users/index.ts'
+import { agents } from '../agents/index.ts'
+import { frontends } from '../frontends/index.ts'
 
 /**
  * apiKeys are a user's `bp_<prefix>_<secret>` keys: the public prefix in clear (display and lookup),

@@ -5,7 +5,7 @@ import { installAppendOnlyGuard } from './append-only.ts'
 import { auditPermissions } from './permissions.ts'
 import { createAuditRepository } from './repository.ts'
 import { auditRoutes } from './routes.ts'
-import { createAuditService } from './service.ts'
+import { createAuditService, toAuditRow } from './service.ts'
 import { createAuditWriter, describeError, type DropReason } from './writer.ts'
 
 declare module 'fastify' {
@@ -17,7 +17,11 @@ declare module 'fastify' {
 
 const REASONS: DropReason[] = ['queue_full', 'write_failed', 'shutdown']
 
-/** auditModule records every security event in the append-only `audit_events` table and serves the admin query over it. */
+/**
+ * auditModule records every security event in the append-only `audit_events` table and serves the
+ * admin query over it: a change's event in the change's transaction, events without a change (refusals,
+ * failed attempts) through the batching writer.
+ */
 export default defineModule({
   name: 'audit',
   plugin: fp(async (app) => {
@@ -37,12 +41,19 @@ export default defineModule({
       onFailed: () => { failures.inc() }
     })
     const audit = createAuditService({ repo, writer })
-    // Listeners run inside the emitting request: whatever happens here must not reach it.
-    app.securityEvents.on((event) => {
-      try {
-        audit.record(event)
-      } catch (err) {
-        log.error({ err: describeError(err), action: String(event.action).slice(0, 100) }, 'audit event not recorded')
+    app.securityEvents.useStore({
+      // A change's event is written in the change's transaction: stored exactly when it commits.
+      write: async (event, tx) => {
+        await repo.insertMany([toAuditRow(event)], tx)
+        written.inc()
+      },
+      // Events that go with no change run inside the reporting request: whatever happens here must not reach it.
+      enqueue: (event) => {
+        try {
+          audit.record(event)
+        } catch (err) {
+          log.error({ err: describeError(err), action: String(event.action).slice(0, 100) }, 'audit event not recorded')
+        }
       }
     })
     // Registered after the database plugin, so this runs before the pool closes (onClose is last-in, first-out).

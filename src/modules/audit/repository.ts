@@ -19,8 +19,9 @@ export interface AuditFilter {
 /** createAuditRepository holds the audit queries: insert and read, never update or delete. */
 export function createAuditRepository (db: Database) {
   return {
-    async insertMany (rows: AuditInsert[]): Promise<void> {
-      if (rows.length > 0) await db.insert(auditEvents).values(rows)
+    /** insertMany stores rows, in the caller's transaction when given one. */
+    async insertMany (rows: AuditInsert[], tx: Database = db): Promise<void> {
+      if (rows.length > 0) await tx.insert(auditEvents).values(rows)
     },
     /** list returns one page (plus one row to tell whether there is a next), newest first, by keyset. */
     async list (filter: AuditFilter): Promise<AuditRow[]> {

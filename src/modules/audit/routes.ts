@@ -1,13 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
-import { AuditListQuerySchema, AuditListSchema, type AuditListQuery } from './schemas.ts'
+import { AuditListQuerySchema, AuditListSchema } from './schemas.ts'
 import type { AuditService } from './service.ts'
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema }
 
 /** auditRoutes serves the admin query over the audit trail (read only: there is no route that changes it). */
 export function auditRoutes (audit: AuditService): FastifyPluginAsync {
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.get('/api/v1/admin/audit', {
       config: { access: 'audit:read' },
       schema: {
@@ -18,6 +21,6 @@ export function auditRoutes (audit: AuditService): FastifyPluginAsync {
         querystring: AuditListQuerySchema,
         response: { 200: AuditListSchema, ...errors }
       }
-    }, async (request) => audit.list(request.query as AuditListQuery))
+    }, async (request) => audit.list(request.query))
   }
 }

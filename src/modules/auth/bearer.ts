@@ -5,7 +5,7 @@ import type { AppError } from '../../platform/errors.ts'
 import type { SecurityEvents } from '../../platform/security-events.ts'
 import type { Rbac } from '../../platform/rbac.ts'
 import { frontendOfAudience } from '../../platform/frontend-context.ts'
-import type { UsersService } from '../users/service.ts'
+import type { UsersService } from '../users/index.ts'
 import type { Sessions } from './sessions.ts'
 import type { SigningKeys } from './signing-keys.ts'
 

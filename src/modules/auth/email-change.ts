@@ -1,10 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { Type, type Static } from 'typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
+import { Type } from 'typebox'
 import type { Config } from '../../config.ts'
 import type { Mailer } from '../../platform/mailer.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { SecurityEvents } from '../../platform/security-events.ts'
-import type { UsersService } from '../users/service.ts'
+import type { UsersService } from '../users/index.ts'
 import { requireRecentAuth } from '../../platform/step-up.ts'
 import { authFlowErrors } from './errors.ts'
 import type { OneTimeTokens } from './one-time-tokens.ts'
@@ -34,14 +36,16 @@ export function emailChangeRoutes ({ config, users, tokens, mailer, events, chec
   checkCurrentPassword: AuthService['checkCurrentPassword']
 }): FastifyPluginAsync {
   const base = config.auth.linkUrl
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.post('/api/v1/users/me/email', {
       config: { access: 'user', rateLimitTier: 'auth' },
       schema: { tags: ['users'], operationId: 'requestEmailChange', summary: 'Ask to move your account to a new email address', body: ChangeEmailSchema, response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
       requireRecentAuth(request, config.auth.stepUpSeconds)
-      const { newEmail, currentPassword } = request.body as Static<typeof ChangeEmailSchema>
-      const user = await checkCurrentPassword(request.actor!.userId, currentPassword, 'user.email_change_requested', contextOf(request))
+      const { newEmail, currentPassword } = request.body
+      const user = await checkCurrentPassword(actorOf(request).userId, currentPassword, 'user.email_change_requested', contextOf(request))
       // A taken address gets the same reply and no link, so this cannot probe for accounts.
       if (!(await users.findForLogin(newEmail))) {
         const token = await tokens.create('change_email', { userId: user.id, email: newEmail, ttlMs: 24 * 3600_000 })
@@ -56,14 +60,15 @@ export function emailChangeRoutes ({ config, users, tokens, mailer, events, chec
       config: { access: 'public', rateLimitTier: 'auth' },
       schema: { tags: ['auth'], operationId: 'confirmEmailChange', summary: 'Confirm a new email address with the mailed token', body: TokenOnlySchema, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      const spent = await tokens.consumeWithEmail('change_email', (request.body as Static<typeof TokenOnlySchema>).token)
+      const spent = await tokens.consumeWithEmail('change_email', request.body.token)
       if (!spent) throw authFlowErrors.TOKEN_INVALID()
       const before = await users.repo.findById(spent.userId)
       if (!before || before.status !== 'active') throw authFlowErrors.TOKEN_INVALID()
-      await users.changeEmail(spent.userId, spent.email)
+      // The change and its audit row are one transaction (AU-01).
+      const changed = { action: 'user.email_changed', outcome: 'success' as const, actorId: spent.userId, actorType: 'user' as const, targetType: 'user', targetId: spent.userId }
+      await users.changeEmail(spent.userId, spent.email, { context: events.contextOf(request), events: () => [changed] })
       await mailer.send({ to: before.email, subject: 'Your email address was changed', text: `Your account now uses ${spent.email}. If this was not you, contact your administrator.` })
-      events.emit({ ...contextOf(request), action: 'user.email_changed', outcome: 'success', actorId: spent.userId, actorType: 'user', targetType: 'user', targetId: spent.userId })
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     })
   }
 }

@@ -22,6 +22,10 @@ import { passkeysRoutes } from './passkeys-routes.ts'
 import { createPasskeysService } from './passkeys-service.ts'
 import { JwksSchema } from './schemas.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { hashPassword } from './passwords.ts'
+export { sessions } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** sessions ends sessions for other modules (users: disable, role change, delete). */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { Static } from 'typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { requireRecentAuth } from '../../platform/step-up.ts'
 import { authFlowErrors } from './errors.ts'
@@ -12,22 +13,24 @@ const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 4
 
 /** meRoutes let signed-in users change their password and see and end their sessions. */
 export function meRoutes (auth: AuthService, sessions: Sessions, stepUpSeconds: number): FastifyPluginAsync {
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.post('/api/v1/users/me/password', {
       config: { access: 'user', rateLimitTier: 'auth' },
       schema: { tags: ['users'], operationId: 'changePassword', summary: 'Change your password (ends your other sessions; recent sign-in required, STEP_UP_REQUIRED otherwise)', body: ChangePasswordSchema, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      const actor = request.actor!
+      const actor = actorOf(request)
       requireRecentAuth(request, stepUpSeconds)
-      await auth.changePassword(actor.userId, actor.sessionId, request.body as Static<typeof ChangePasswordSchema>, contextOf(request))
-      return reply.code(204).send()
+      await auth.changePassword(actor.userId, actor.sessionId, request.body, contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.get('/api/v1/users/me/sessions', {
       config: { access: 'user' },
       schema: { tags: ['users'], operationId: 'listMySessions', summary: 'Your signed-in sessions', response: { 200: SessionListSchema, ...problems } }
     }, async (request) => {
-      const actor = request.actor!
+      const actor = actorOf(request)
       const rows = await sessions.listForUser(actor.userId)
       return {
         items: rows.map((s) => ({
@@ -46,12 +49,12 @@ export function meRoutes (auth: AuthService, sessions: Sessions, stepUpSeconds: 
       config: { access: 'user' },
       schema: { tags: ['users'], operationId: 'endMySession', summary: 'End one of your sessions', params: SessionIdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      const actor = request.actor!
-      const { id } = request.params as { id: string }
+      const actor = actorOf(request)
+      const { id } = request.params
       // Another user's session id is "not found", exactly like a missing one.
       if (!(await sessions.revoke(actor.userId, id, 'ended by user'))) throw authFlowErrors.SESSION_NOT_FOUND()
       app.securityEvents.fromRequest(request, { action: 'auth.session_ended', outcome: 'success', targetType: 'session', targetId: id })
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     })
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { requireRecentAuth } from '../../platform/step-up.ts'
 import type { MfaService } from './mfa-service.ts'
@@ -48,21 +49,21 @@ export function mfaRoutes (mfa: MfaService, auth: AuthService, stepUpSeconds: nu
       config: sensitive,
       schema: { tags, operationId: 'reauthenticate', summary: 'Prove the password (and TOTP code) again: the session counts as recently authenticated (step-up)', body: ReauthenticateSchema, response: { 200: AccessTokenSchema, ...problems } }
     }, async (request) => {
-      const actor = request.actor!
+      const actor = actorOf(request)
       return auth.reauthenticate(actor.userId, actor.sessionId!, request.body, contextOf(request))
     })
 
     app.get('/api/v1/users/me/mfa', {
       config: { access: 'user' },
       schema: { tags, operationId: 'getMyMfa', summary: 'Whether two-factor sign-in is on, and how many recovery codes are left', response: { 200: MfaStatusSchema, ...problems } }
-    }, async (request) => mfa.status(request.actor!.userId))
+    }, async (request) => mfa.status(actorOf(request).userId))
 
     app.post('/api/v1/users/me/mfa/totp', {
       config: sensitive,
       schema: { tags, operationId: 'beginMfaEnrolment', summary: 'Start TOTP enrolment: a new secret, its otpauth URI and QR code (recent sign-in required)', response: { 200: TotpEnrolmentSchema, ...problems } }
     }, async (request) => {
       requireRecentAuth(request, stepUpSeconds)
-      return mfa.beginEnrolment(request.actor!.userId)
+      return mfa.beginEnrolment(actorOf(request).userId)
     })
 
     app.post('/api/v1/users/me/mfa/totp/confirm', {
@@ -70,7 +71,7 @@ export function mfaRoutes (mfa: MfaService, auth: AuthService, stepUpSeconds: nu
       schema: { tags, operationId: 'confirmMfaEnrolment', summary: 'Turn TOTP on with the first code; the recovery codes are shown this once', body: TotpCodeSchema, response: { 200: RecoveryCodesSchema, ...problems } }
     }, async (request) => {
       requireRecentAuth(request, stepUpSeconds)
-      return { recoveryCodes: await mfa.confirmEnrolment(request.actor!.userId, request.body.code, contextOf(request)) }
+      return { recoveryCodes: await mfa.confirmEnrolment(actorOf(request).userId, request.body.code, contextOf(request)) }
     })
 
     app.post('/api/v1/users/me/mfa/recovery-codes', {
@@ -78,7 +79,7 @@ export function mfaRoutes (mfa: MfaService, auth: AuthService, stepUpSeconds: nu
       schema: { tags, operationId: 'regenerateRecoveryCodes', summary: 'Replace every recovery code (recent sign-in required); the new ones are shown this once', response: { 200: RecoveryCodesSchema, ...problems } }
     }, async (request) => {
       requireRecentAuth(request, stepUpSeconds)
-      return { recoveryCodes: await mfa.regenerateRecoveryCodes(request.actor!.userId, contextOf(request)) }
+      return { recoveryCodes: await mfa.regenerateRecoveryCodes(actorOf(request).userId, contextOf(request)) }
     })
 
     app.post('/api/v1/users/me/mfa/disable', {
@@ -87,8 +88,8 @@ export function mfaRoutes (mfa: MfaService, auth: AuthService, stepUpSeconds: nu
     }, async (request, reply) => {
       requireRecentAuth(request, stepUpSeconds)
       const ctx = contextOf(request)
-      await auth.checkCurrentPassword(request.actor!.userId, request.body.password, 'mfa.disable', ctx)
-      await mfa.disable(request.actor!.userId, ctx)
+      await auth.checkCurrentPassword(actorOf(request).userId, request.body.password, 'mfa.disable', ctx)
+      await mfa.disable(actorOf(request).userId, ctx)
       return reply.code(204).send(null)
     })
   }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { frontendAudience } from '../../platform/frontend-context.ts'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { requireRecentAuth } from '../../platform/step-up.ts'
 import { oidcErrors } from './errors.ts'
@@ -63,7 +64,7 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
       config: { access: 'user' },
       schema: { tags, operationId: 'listMyIdentities', summary: 'The providers linked to your account', response: { 200: IdentityListSchema, ...problems } }
     }, async (request) => ({
-      items: (await oidc.listIdentities(request.actor!.userId)).map((i) => ({ ...i, createdAt: i.createdAt.toISOString(), lastUsedAt: i.lastUsedAt?.toISOString() ?? null }))
+      items: (await oidc.listIdentities(actorOf(request).userId)).map((i) => ({ ...i, createdAt: i.createdAt.toISOString(), lastUsedAt: i.lastUsedAt?.toISOString() ?? null }))
     }))
 
     app.post('/api/v1/users/me/identities', {
@@ -71,7 +72,7 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
       schema: { tags, operationId: 'startIdentityLink', summary: 'Link a provider to your account: the URL to open in the browser (recent sign-in required)', body: LinkStartSchema, response: { 200: AuthorizationUrlSchema, ...problems, 502: ProblemSchema } }
     }, async (request) => {
       requireRecentAuth(request, stepUpSeconds)
-      return oidc.startLink(request.actor!.userId, request.body.provider, request.body.returnTo, contextOf(request))
+      return oidc.startLink(actorOf(request).userId, request.body.provider, request.body.returnTo, contextOf(request))
     })
 
     app.delete('/api/v1/users/me/identities/:id', {
@@ -79,7 +80,7 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
       schema: { tags, operationId: 'unlinkIdentity', summary: 'Unlink a provider (recent sign-in required; never your last way to sign in)', params: IdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
       requireRecentAuth(request, stepUpSeconds)
-      await oidc.unlink(request.actor!.userId, request.params.id, contextOf(request))
+      await oidc.unlink(actorOf(request).userId, request.params.id, contextOf(request))
       return reply.code(204).send(null)
     })
 

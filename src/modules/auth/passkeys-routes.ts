@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { frontendAudience } from '../../platform/frontend-context.ts'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { requireRecentAuth } from '../../platform/step-up.ts'
 import { IdParams } from './oidc-schemas.ts'
@@ -33,14 +34,14 @@ export function passkeysRoutes (passkeys: PasskeysService, defaultAudience: stri
     app.get('/api/v1/users/me/passkeys', {
       config: { access: 'user' },
       schema: { tags, operationId: 'listMyPasskeys', summary: 'Your passkeys', response: { 200: PasskeyListSchema, ...problems } }
-    }, async (request) => ({ items: (await passkeys.list(request.actor!.userId)).map(view) }))
+    }, async (request) => ({ items: (await passkeys.list(actorOf(request).userId)).map(view) }))
 
     app.post('/api/v1/users/me/passkeys/options', {
       config: { access: 'user', rateLimitTier: 'auth' },
       schema: { tags, operationId: 'passkeyRegistrationOptions', summary: 'Options for navigator.credentials.create() (recent sign-in required)', response: { 200: WebAuthnOptionsSchema, ...problems } }
     }, async (request) => {
       requireRecentAuth(request, stepUpSeconds)
-      return passkeys.registrationOptions(request.actor!.userId)
+      return passkeys.registrationOptions(actorOf(request).userId)
     })
 
     app.post('/api/v1/users/me/passkeys', {
@@ -48,21 +49,21 @@ export function passkeysRoutes (passkeys: PasskeysService, defaultAudience: stri
       schema: { tags, operationId: 'addPasskey', summary: 'Save the new passkey under a name (recent sign-in required)', body: RegisterPasskeySchema, response: { 201: PasskeySchema, ...problems } }
     }, async (request, reply) => {
       requireRecentAuth(request, stepUpSeconds)
-      const row = await passkeys.register(request.actor!.userId, request.body.name, request.body.response, contextOf(request))
+      const row = await passkeys.register(actorOf(request).userId, request.body.name, request.body.response, contextOf(request))
       return reply.code(201).send(view(row))
     })
 
     app.patch('/api/v1/users/me/passkeys/:id', {
       config: { access: 'user' },
       schema: { tags, operationId: 'renamePasskey', summary: 'Rename a passkey', params: IdParams, body: RenamePasskeySchema, response: { 200: PasskeySchema, ...problems } }
-    }, async (request) => view(await passkeys.rename(request.actor!.userId, request.params.id, request.body.name)))
+    }, async (request) => view(await passkeys.rename(actorOf(request).userId, request.params.id, request.body.name)))
 
     app.delete('/api/v1/users/me/passkeys/:id', {
       config: { access: 'user' },
       schema: { tags, operationId: 'removePasskey', summary: 'Remove a passkey (recent sign-in required; never your last way to sign in)', params: IdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
       requireRecentAuth(request, stepUpSeconds)
-      await passkeys.remove(request.actor!.userId, request.params.id, contextOf(request))
+      await passkeys.remove(actorOf(request).userId, request.params.id, contextOf(request))
       return reply.code(204).send(null)
     })
   }

@@ -6,7 +6,7 @@ import {
 import type { Config } from '../../config.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
-import type { UsersService } from '../users/service.ts'
+import type { UsersService } from '../users/index.ts'
 import type { AuthChallenges } from './auth-challenges.ts'
 import { oidcErrors, passkeyErrors } from './errors.ts'
 import type { FlowAudit } from './flow-audit.ts'

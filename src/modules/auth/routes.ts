@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { Static } from 'typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
-import type { UsersService } from '../users/service.ts'
-import { UserSchema } from '../users/schemas.ts'
+import type { UsersService } from '../users/index.ts'
+import { UserSchema } from '../users/index.ts'
 import type { AuthService, RequestContext } from './service.ts'
 import {
   AcceptedSchema, CreateAccountSchema, EmailOnlySchema, LoginSchema, RefreshSchema, RegisterSchema, ResetPasswordSchema, TokenOnlySchema, TokenPairSchema
@@ -19,14 +20,16 @@ export function contextOf (request: FastifyRequest): RequestContext {
 
 /** authRoutes serves registration, sign-in, refresh, sign-out and the mailed-link flows. */
 export function authRoutes (auth: AuthService, users: UsersService): FastifyPluginAsync {
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     const strict = { access: 'public' as const, rateLimitTier: 'auth' as const }
 
     app.post('/api/v1/auth/register', {
       config: strict,
       schema: { tags: ['auth'], operationId: 'register', summary: 'Create an account', description: 'The reply is the same whether or not the address was already registered; then sign in.', body: RegisterSchema, response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
-      await auth.register(request.body as Static<typeof RegisterSchema>, contextOf(request))
+      await auth.register(request.body, contextOf(request))
       return reply.code(202).send(accepted('If this address can be registered, the account is ready: sign in (and confirm your address from the mail we sent).'))
     })
 
@@ -41,44 +44,44 @@ export function authRoutes (auth: AuthService, users: UsersService): FastifyPlug
         response: { 200: TokenPairSchema, 202: MfaPendingSchema, ...problems }
       }
     }, async (request, reply) => {
-      const result = await auth.login(request.body as Static<typeof LoginSchema>, contextOf(request))
+      const result = await auth.login(request.body, contextOf(request))
       return 'challengeToken' in result ? reply.code(202).send(result) : result
     })
 
     app.post('/api/v1/auth/refresh', {
       config: strict,
       schema: { tags: ['auth'], operationId: 'refresh', summary: 'Trade a refresh token for new tokens (rotation)', body: RefreshSchema, response: { 200: TokenPairSchema, ...problems } }
-    }, async (request) => auth.refresh((request.body as Static<typeof RefreshSchema>).refreshToken, contextOf(request)))
+    }, async (request) => auth.refresh(request.body.refreshToken, contextOf(request)))
 
     app.post('/api/v1/auth/logout', {
       config: { access: 'user' },
       schema: { tags: ['auth'], operationId: 'logout', summary: 'End this session', response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      await auth.logout(request.actor!.userId, request.actor!.sessionId!, contextOf(request))
-      return reply.code(204).send()
+      await auth.logout(actorOf(request).userId, actorOf(request).sessionId!, contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.post('/api/v1/auth/logout-all', {
       config: { access: 'user' },
       schema: { tags: ['auth'], operationId: 'logoutAll', summary: 'End every session of this user', response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      await auth.logoutAll(request.actor!.userId, contextOf(request))
-      return reply.code(204).send()
+      await auth.logoutAll(actorOf(request).userId, contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.post('/api/v1/auth/verify-email', {
       config: { access: 'public' },
       schema: { tags: ['auth'], operationId: 'verifyEmail', summary: 'Confirm an email address with the mailed token', body: TokenOnlySchema, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      await auth.verifyEmail((request.body as Static<typeof TokenOnlySchema>).token, contextOf(request))
-      return reply.code(204).send()
+      await auth.verifyEmail(request.body.token, contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.post('/api/v1/auth/verify-email/resend', {
       config: { access: 'user', rateLimitTier: 'auth' },
       schema: { tags: ['auth'], operationId: 'resendVerification', summary: 'Mail the confirmation link again', response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
-      await auth.resendVerification(request.actor!.userId)
+      await auth.resendVerification(actorOf(request).userId)
       return reply.code(202).send(accepted('If your address is not confirmed yet, a new link is on its way.'))
     })
 
@@ -86,7 +89,7 @@ export function authRoutes (auth: AuthService, users: UsersService): FastifyPlug
       config: strict,
       schema: { tags: ['auth'], operationId: 'forgotPassword', summary: 'Mail a password reset link', body: EmailOnlySchema, response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
-      await auth.forgotPassword((request.body as Static<typeof EmailOnlySchema>).email, contextOf(request))
+      await auth.forgotPassword(request.body.email, contextOf(request))
       return reply.code(202).send(accepted('If an account exists for this address, a reset link is on its way.'))
     })
 
@@ -94,15 +97,15 @@ export function authRoutes (auth: AuthService, users: UsersService): FastifyPlug
       config: strict,
       schema: { tags: ['auth'], operationId: 'resetPassword', summary: 'Set a new password with the mailed token', body: ResetPasswordSchema, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      await auth.resetPassword(request.body as Static<typeof ResetPasswordSchema>, contextOf(request))
-      return reply.code(204).send()
+      await auth.resetPassword(request.body, contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.post('/api/v1/admin/invitations', {
       config: { access: 'user:manage' },
       schema: { tags: ['admin'], operationId: 'inviteUser', summary: 'Mail an invitation to register (AUTH_REGISTRATION=invite)', body: EmailOnlySchema, response: { 202: AcceptedSchema, ...problems } }
     }, async (request, reply) => {
-      await auth.invite((request.body as Static<typeof EmailOnlySchema>).email, request.actor!.userId, contextOf(request))
+      await auth.invite(request.body.email, actorOf(request).userId, contextOf(request))
       return reply.code(202).send(accepted('Invitation sent.'))
     })
 
@@ -110,7 +113,7 @@ export function authRoutes (auth: AuthService, users: UsersService): FastifyPlug
       config: { access: 'user:manage' },
       schema: { tags: ['admin'], operationId: 'createUser', summary: 'Create an account; its owner chooses a password from the mailed link (any AUTH_REGISTRATION)', body: CreateAccountSchema, response: { 201: UserSchema, 409: ProblemSchema, ...problems } }
     }, async (request, reply) => {
-      const created = await auth.createAccount(request.body as Static<typeof CreateAccountSchema>, request.actor!.userId, contextOf(request))
+      const created = await auth.createAccount(request.body, actorOf(request).userId, contextOf(request))
       return reply.code(201).send(await users.get(created.id))
     })
   }

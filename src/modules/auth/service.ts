@@ -1,8 +1,8 @@
 import type { Config } from '../../config.ts'
 import type { Mailer } from '../../platform/mailer.ts'
-import type { SecurityEvents } from '../../platform/security-events.ts'
+import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
 import { frontendAudience } from '../../platform/frontend-context.ts'
-import type { UsersService } from '../users/service.ts'
+import type { UsersService } from '../users/index.ts'
 import { authFlowErrors } from './errors.ts'
 import { checkPasswordPolicy, hashPassword, isOversized, needsRehash, verifyPassword } from './passwords.ts'
 import type { Sessions } from './sessions.ts'
@@ -47,6 +47,15 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
   const { auth } = config
   // Mailed links open the frontend's pages (AUTH_LINK_URL), which POST the token to the API.
   const link = (path: string, token: string, extra = '') => `${auth.linkUrl}${path}?token=${encodeURIComponent(token)}${extra}`
+  const contextOf = (ctx: RequestContext, actorId: string | null): AuditContext => ({
+    actorId,
+    actorType: actorId === null ? 'anonymous' : 'user',
+    ip: ctx.ip ?? null,
+    userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+    requestId: ctx.requestId ?? null,
+    ...(ctx.frontend === undefined ? {} : { frontend: ctx.frontend })
+  })
+  // Events that go with no change, or with changes made across several stores (sessions, tokens), are queued.
   const audit = createFlowAudit(events)
 
   async function issue (userId: string, sessionId: string, refreshToken: string, audience: string, authTime: number): Promise<TokenPair> {
@@ -120,13 +129,13 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       // creates nothing for a taken address, and both leave the same work behind: a one-time token
       // and a mail (a verification link, or a reset link for the owner of the taken address).
       const existing = await users.findForLogin(input.email)
-      const user = await users.createIfFree({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' })
+      const registered = (row: { id: string }): SecurityEvent => ({ action: 'user.registered', outcome: 'success', actorId: row.id, actorType: 'user', targetType: 'user', targetId: row.id })
+      const user = await users.createIfFree({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' }, { context: contextOf(ctx, null), event: registered })
       if (!user) {
         audit(ctx, { action: 'user.register_existing_email', outcome: 'failure', targetType: 'user', targetId: existing?.id ?? null })
         if (existing) later(sendAccountExists(existing.id, existing.email))
         return
       }
-      audit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id })
       if (!user.emailVerifiedAt) later(sendVerification(user.id, user.email))
     },
 
@@ -278,8 +287,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
      * password, and a mailed link (7 days) to choose one through the reset-password flow.
      */
     async createAccount (input: { email: string, name?: string, roles?: string[] }, createdBy: string, ctx: RequestContext) {
-      const user = await users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles })
-      audit(ctx, { action: 'user.created', outcome: 'success', actorId: createdBy, actorType: 'user', targetType: 'user', targetId: user.id, details: { roles: user.roles } })
+      const created = (row: { id: string, roles: string[] }): SecurityEvent => ({ action: 'user.created', outcome: 'success', targetType: 'user', targetId: row.id, details: { roles: row.roles } })
+      const user = await users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles }, { context: contextOf(ctx, createdBy), event: created })
       const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 7 * 24 * 3600_000 })
       await mailer.send({ to: user.email, subject: 'Your Backplane account', text: `An account was created for you. Choose your password: ${link('/reset-password', token)}\nThe link works once, for 7 days.` })
       return user

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
+import { users } from '../users/index.ts'
 
 /** sessions are sign-ins: one per login, the family every refresh token of that login belongs to. */
 export const sessions = pgTable('sessions', {

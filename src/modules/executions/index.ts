@@ -21,7 +21,7 @@ export default defineModule({
   name: 'executions',
   plugin: fp(async (app) => {
     defineExecutionPermissions(app.rbac)
-    const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, config: app.config })
+    const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, audit: app.securityEvents, config: app.config })
     const observeLateness = registerExecutionMetrics(app)
     const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log, observeLateness })
     // Wired here, where all three exist (tasks is registered before agents): a task's target agent cannot be deleted under it.

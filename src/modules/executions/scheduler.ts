@@ -4,8 +4,8 @@ import type { Config } from '../../config.ts'
 import { isForeignKeyViolation } from '../../lib/sql-state.ts'
 import type { JobQueue } from '../../platform/queue.ts'
 import { tracing } from '../../platform/tracing.ts'
-import type { AgentsService } from '../agents/service.ts'
-import type { TasksService } from '../tasks/service.ts'
+import type { AgentsService } from '../agents/index.ts'
+import type { TasksService } from '../tasks/index.ts'
 import type { ExecutionsService, RunSnapshot } from './service.ts'
 
 /** FIRE_JOB is the queue job that turns a due (task, slot) into its execution. */

@@ -3,12 +3,13 @@ import type { Config } from '../../config.ts'
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
-import type { AgentsService } from '../agents/service.ts'
-import type { AgentRow } from '../agents/table.ts'
-import type { ProjectsService } from '../projects/service.ts'
-import type { TaskRow } from '../tasks/table.ts'
+import type { AgentsService } from '../agents/index.ts'
+import type { AgentRow } from '../agents/index.ts'
+import type { ProjectsService } from '../projects/index.ts'
+import type { TaskRow } from '../tasks/index.ts'
 import { executionErrors } from './errors.ts'
 import { endEvent, executionEvent } from './events.ts'
 import { createExecutionsRepository, type ExecutionFilter, type ExecutionScope } from './repository.ts'
@@ -20,7 +21,7 @@ const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
 export const MAX_QUEUED_PER_TASK = 100
 
-interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, config: Config }
+interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config }
 
 /** RunSnapshot is what an execution copies from its task when it is created. */
 export type RunSnapshot = Pick<TaskRow, 'id' | 'projectId' | 'name' | 'payload' | 'targetAgentId' | 'targetLabels' | 'timeoutSeconds' | 'maxAttempts' | 'backoffSeconds'>
@@ -44,7 +45,7 @@ function checkResultSize (result: unknown): void {
 }
 
 /** createExecutionsService holds the run rules: creating runs, handing them to agents, their ends, retries and timeouts. */
-export function createExecutionsService ({ db, projects, agents, events, config }: ExecutionsDeps) {
+export function createExecutionsService ({ db, projects, agents, events, audit, config }: ExecutionsDeps) {
   const repo = createExecutionsRepository(db)
   const { leaseSeconds, logMaxChars: logMax } = config.work
   // Wakes long-polling claims on this node when work is queued here; other nodes find it on their next poll.
@@ -183,17 +184,22 @@ export function createExecutionsService ({ db, projects, agents, events, config 
 
     get: async (actor: Actor, id: string): Promise<Execution> => toExecution(await requireExecution(actor, id, 'viewer')),
 
-    /** cancel stops a queued run at once; a running one is marked cancelled and its agent told so on its next report. */
-    async cancel (actor: Actor, id: string): Promise<Execution> {
+    /** cancel stops a queued run at once, audited as `context`; a running one is marked cancelled and its agent told so on its next report. */
+    async cancel (actor: Actor, id: string, context: AuditContext): Promise<Execution> {
       const before = await requireExecution(actor, id, 'editor')
       const row = await db.transaction(async (tx) => {
+        const cancelled = (row: ExecutionRow) => audit.record(context, { action: 'execution.cancelled', outcome: 'success', targetType: 'execution', targetId: row.id, details: { taskId: row.taskId } }, tx)
         const queuedRow = await repo.cancelQueued(id, `cancelled by ${actor.userId}`, tx)
         if (queuedRow) {
           await events.record(endEvent(queuedRow), tx)
+          await cancelled(queuedRow)
           return queuedRow
         }
         const running = await repo.finish(id, null, { status: 'cancelled', error: `cancelled by ${actor.userId}`, logMax }, tx)
-        if (running) await events.record(endEvent(running), tx)
+        if (running) {
+          await events.record(endEvent(running), tx)
+          await cancelled(running)
+        }
         if (running?.agentId && (await repo.runningCount(running.agentId, tx)) === 0) await agents.finishedWork(running.agentId, tx)
         return running
       })

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
-import { projects } from '../projects/table.ts'
-import { tasks } from '../tasks/table.ts'
-import { agents } from '../agents/table.ts'
+import { users } from '../users/index.ts'
+import { projects } from '../projects/index.ts'
+import { tasks } from '../tasks/index.ts'
+import { agents } from '../agents/index.ts'
 
 /** EXECUTION_STATUSES: queued → running → succeeded | failed | timed_out | cancelled. */
 export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const

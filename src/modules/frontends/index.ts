@@ -6,6 +6,10 @@ import { frontendResolver } from './resolver.ts'
 import { frontendsRoutes } from './routes.ts'
 import { createFrontendsService, type FrontendsService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type SyncEntry } from './sync.ts'
+export { frontends } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** frontends is the registry of frontends (the CLI's sync and watch call it). */
@@ -33,6 +37,7 @@ export default defineModule({
     const frontends = createFrontendsService({
       db: app.db,
       apiKeys: app.apiKeys,
+      audit: app.securityEvents,
       rateTiers: app.config.frontends.rateTiers,
       onChanged: () => registry.changed()
     })

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { FRONTEND_KEY_HEADER, frontendAudience, type FrontendResolver } from '../../platform/frontend-context.ts'
 import type { SecurityEvents } from '../../platform/security-events.ts'
-import type { ApiKeysService } from '../api-keys/service.ts'
+import type { ApiKeysService } from '../api-keys/index.ts'
 import { frontendErrors } from './errors.ts'
 import type { FrontendRegistry } from './registry.ts'
 

@@ -1,8 +1,9 @@
 import type { Database } from '../../platform/db.ts'
 import { platformErrors } from '../../platform/errors.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
 import { isUniqueViolation } from '../../lib/sql-state.ts'
-import type { ApiKeysService } from '../api-keys/service.ts'
+import type { ApiKeysService } from '../api-keys/index.ts'
 import { frontendErrors } from './errors.ts'
 import { canonicalOrigins } from './origin.ts'
 import { createFrontendsRepository, type FrontendChanges, type FrontendInsert } from './repository.ts'
@@ -16,6 +17,7 @@ export const MAX_FRONTENDS = 500
 interface FrontendsDeps {
   db: Database
   apiKeys: Pick<ApiKeysService, 'issueFrontendKey' | 'revokeFrontendKeys' | 'forgetPrefixes'>
+  audit: SecurityEvents
   /** rateTiers are FRONTEND_RATE_TIERS: a frontend's tier must be one of them. */
   rateTiers: Readonly<Record<string, number>>
   /** onChanged runs after every committed change: the registry reloads here and tells the other nodes. */
@@ -49,7 +51,10 @@ export interface UpdateFrontendInput {
 export const defaultChannelNamespace = (name: string): string => `frontend:${name}`
 
 /** createFrontendsService holds the registry rules: admin-managed frontends, shown-once keys, sync with a workspace. */
-export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: FrontendsDeps) {
+export function createFrontendsService ({ db, apiKeys, audit, rateTiers, onChanged }: FrontendsDeps) {
+  // Audit rows name the frontend and what changed, never its key; written in the change's transaction.
+  const audited = (context: AuditContext, action: string, row: FrontendRow, details: Record<string, unknown>, tx: Database) =>
+    audit.record(context, { action, outcome: 'success', targetType: 'frontend', targetId: row.id, details: { name: row.name, ...details } }, tx)
   const repo = createFrontendsRepository(db)
 
   function checkTier (tier: string): void {
@@ -85,13 +90,13 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
 
   return {
     /** create registers a frontend by hand with its key, which is returned this once. */
-    async create (input: CreateFrontendInput): Promise<{ frontend: Frontend, apiKey: string }> {
+    async create (input: CreateFrontendInput, context: AuditContext): Promise<{ frontend: Frontend, apiKey: string }> {
       const origins = canonicalOrigins(input.origins ?? [])
       const rateTier = input.rateTier ?? 'default'
       checkTier(rateTier)
       const created = await db.transaction(async (tx) => {
         await repo.lockRegistry(tx)
-        return insertWithKey({
+        const created = await insertWithKey({
           name: input.name,
           framework: input.framework ?? null,
           origins,
@@ -101,6 +106,8 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
           enabled: input.enabled ?? true,
           source: 'manual'
         }, tx)
+        await audited(context, 'frontend.created', created.row, { origins: created.row.origins, enabled: created.row.enabled }, tx)
+        return created
       })
       await committed(created.prefixes)
       return { frontend: toFrontend(created.row), apiKey: created.key }
@@ -115,7 +122,7 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
     get: async (id: string): Promise<Frontend> => toFrontend(await found(id)),
 
     /** update changes a frontend; enabling or disabling it reaches every node's CORS list and key check at once. */
-    async update (id: string, input: UpdateFrontendInput): Promise<{ frontend: Frontend, before: Frontend }> {
+    async update (id: string, input: UpdateFrontendInput, context: AuditContext): Promise<{ frontend: Frontend, before: Frontend }> {
       const before = await found(id)
       if (input.rateTier !== undefined) checkTier(input.rateTier)
       const changes: FrontendChanges = {}
@@ -128,19 +135,25 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
         // An admin's decision wins over the sync's: a frontend enabled or disabled by hand is no longer "missing".
         changes.missingSince = null
       }
-      const row = await repo.update(id, changes)
-      if (!row) throw frontendErrors.FRONTEND_NOT_FOUND()
+      const row = await db.transaction(async (tx) => {
+        const row = await repo.update(id, changes, tx)
+        if (!row) throw frontendErrors.FRONTEND_NOT_FOUND()
+        const action = before.enabled === row.enabled ? 'frontend.updated' : row.enabled ? 'frontend.enabled' : 'frontend.disabled'
+        await audited(context, action, row, { fields: Object.keys(input), ...(input.origins ? { origins: row.origins } : {}) }, tx)
+        return row
+      })
       await committed([])
       return { frontend: toFrontend(row), before: toFrontend(before) }
     },
 
     /** remove deletes a frontend and its key (refused at once on every node); sync disables instead, an admin may delete. */
-    async remove (id: string): Promise<Frontend> {
+    async remove (id: string, context: AuditContext): Promise<Frontend> {
       const { row, prefixes } = await db.transaction(async (tx) => {
         await repo.lockRegistry(tx)
         const prefixes = await apiKeys.revokeFrontendKeys(id, tx)
         const row = await repo.remove(id, tx)
         if (!row) throw frontendErrors.FRONTEND_NOT_FOUND()
+        await audited(context, 'frontend.deleted', row, {}, tx)
         return { row, prefixes }
       })
       await committed(prefixes)
@@ -148,12 +161,13 @@ export function createFrontendsService ({ db, apiKeys, rateTiers, onChanged }: F
     },
 
     /** rotateKey gives a frontend a new key (returned this once); the old one is refused at once on every node. */
-    async rotateKey (id: string): Promise<{ frontend: Frontend, apiKey: string }> {
+    async rotateKey (id: string, context: AuditContext): Promise<{ frontend: Frontend, apiKey: string }> {
       const { row, key, prefixes } = await db.transaction(async (tx) => {
         const before = await repo.find(id, tx)
         if (!before) throw frontendErrors.FRONTEND_NOT_FOUND()
         const issued = await apiKeys.issueFrontendKey(id, `frontend ${before.name}`, tx)
         const row = await repo.update(id, { apiKeyId: issued.id }, tx)
+        await audited(context, 'frontend.key_rotated', row!, {}, tx)
         return { row: row!, key: issued.key, prefixes: issued.revokedPrefixes }
       })
       await committed(prefixes)

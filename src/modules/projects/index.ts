@@ -9,6 +9,10 @@ import { projectPermissions, userProjectPermissions } from './permissions.ts'
 import { projectsRoutes } from './routes.ts'
 import { createProjectsService, type ProjectsService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type ProjectsService } from './service.ts'
+export { projects } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** projects is the projects service: other modules call requireAccess, visibleProjectIds and roleOf. */
@@ -24,9 +28,9 @@ export default defineModule({
     // Derived on first use: the master secret may be read from (or written to) the data dir.
     let key: Buffer | undefined
     const cursors = createCursorCodec(() => (key ??= deriveKey(masterSecret(app.config), 'project-list-cursor')))
-    const projects = createProjectsService({ db: app.db, events: app.events, cursors })
+    const projects = createProjectsService({ db: app.db, events: app.events, audit: app.securityEvents, cursors })
     app.decorate('projects', projects)
     await app.register(projectsRoutes(projects))
-    await app.register(memberRoutes(createMembersService({ db: app.db, users: app.users, cursors, events: app.events })))
+    await app.register(memberRoutes(createMembersService({ db: app.db, users: app.users, cursors, events: app.events, audit: app.securityEvents })))
   }, { name: 'projects', dependencies: ['auth', 'users', 'rbac', 'events', 'security-events'] })
 })

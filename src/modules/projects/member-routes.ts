@@ -1,26 +1,18 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import type { Static } from 'typebox'
+import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
-import type { MemberChange, MembersService } from './members-service.ts'
-import { AddMemberSchema, MemberListQuerySchema, MemberListSchema, MemberParams, MemberSchema, ProjectIdParams, UpdateMemberSchema, type AddMember } from './schemas.ts'
+import type { MembersService } from './members-service.ts'
+import { AddMemberSchema, MemberListQuerySchema, MemberListSchema, MemberParams, MemberSchema, ProjectIdParams, UpdateMemberSchema } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema }
 const tags = ['projects']
 
 /** memberRoutes serve `/api/v1/projects/:id/members`: viewers list, owners manage, anyone may leave. */
 export function memberRoutes (members: MembersService): FastifyPluginAsync {
-  return async (app) => {
-    // Audit rows name the project and the member's id and roles, never their email.
-    const audit = (request: FastifyRequest, action: string, projectId: string, change: MemberChange) => {
-      app.securityEvents.fromRequest(request, {
-        action,
-        outcome: 'success',
-        targetType: 'project',
-        targetId: projectId,
-        details: { userId: change.member.userId, role: change.member.role, before: change.before }
-      })
-    }
-
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.get('/api/v1/projects/:id/members', {
       config: { access: 'project:read' },
       schema: {
@@ -31,7 +23,7 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
         querystring: MemberListQuerySchema,
         response: { 200: MemberListSchema, ...problems }
       }
-    }, async (request) => members.list(request.actor!, (request.params as { id: string }).id, request.query as Static<typeof MemberListQuerySchema>))
+    }, async (request) => members.list(actorOf(request), request.params.id, request.query))
 
     app.post('/api/v1/projects/:id/members', {
       config: { access: 'project:update' },
@@ -44,9 +36,8 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
         response: { 201: MemberSchema, ...problems }
       }
     }, async (request, reply) => {
-      const { id } = request.params as { id: string }
-      const change = await members.add(request.actor!, id, request.body as AddMember)
-      audit(request, 'project.member_added', id, change)
+      const { id } = request.params
+      const change = await members.add(actorOf(request), id, request.body, app.securityEvents.contextOf(request))
       return reply.code(201).send(change.member)
     })
 
@@ -61,9 +52,8 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
         response: { 200: MemberSchema, ...problems }
       }
     }, async (request) => {
-      const { id, userId } = request.params as { id: string, userId: string }
-      const change = await members.setRole(request.actor!, id, userId, (request.body as Static<typeof UpdateMemberSchema>).role)
-      if (change.before !== change.member.role) audit(request, 'project.member_role_changed', id, change)
+      const { id, userId } = request.params
+      const change = await members.setRole(actorOf(request), id, userId, request.body.role, app.securityEvents.contextOf(request))
       return change.member
     })
 
@@ -78,9 +68,9 @@ export function memberRoutes (members: MembersService): FastifyPluginAsync {
         response: { 204: { type: 'null' }, ...problems }
       }
     }, async (request, reply) => {
-      const { id, userId } = request.params as { id: string, userId: string }
-      audit(request, 'project.member_removed', id, await members.remove(request.actor!, id, userId))
-      return reply.code(204).send()
+      const { id, userId } = request.params
+      await members.remove(actorOf(request), id, userId, app.securityEvents.contextOf(request))
+      return reply.code(204).send(null)
     })
   }
 }

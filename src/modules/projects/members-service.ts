@@ -2,8 +2,9 @@ import type { Actor } from '../../platform/auth.ts'
 import { authErrors } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { platformErrors } from '../../platform/errors.ts'
-import type { UsersService } from '../users/service.ts'
+import type { UsersService } from '../users/index.ts'
 import { createAccessCheck } from './access.ts'
 import type { CursorCodec } from './cursor.ts'
 import { projectErrors } from './errors.ts'
@@ -19,9 +20,10 @@ interface MembersDeps {
   users: UsersService
   cursors: CursorCodec
   events: Events
+  audit: SecurityEvents
 }
 
-/** MemberChange is what a membership change did, for the audit log. */
+/** MemberChange is what a membership change did. */
 export interface MemberChange { member: Member, before: ProjectRole | null }
 
 /**
@@ -29,7 +31,10 @@ export interface MemberChange { member: Member, before: ProjectRole | null }
  * anyone may leave, and a project never loses its last owner. Every change runs under the project
  * row's lock, so two concurrent demotions cannot both pass the last-owner check.
  */
-export function createMembersService ({ db, users, cursors, events }: MembersDeps) {
+export function createMembersService ({ db, users, cursors, events, audit }: MembersDeps) {
+  // Audit rows name the project and the member's id and roles, never their email; written in the change's transaction.
+  const audited = (context: AuditContext, action: string, projectId: string, userId: string, role: ProjectRole | null, before: ProjectRole | null, tx: Database) =>
+    audit.record(context, { action, outcome: 'success', targetType: 'project', targetId: projectId, details: { userId, role, before } }, tx)
   const repo = createMembersRepository(db)
   const projects = createProjectsRepository(db)
   const check = createAccessCheck(projects)
@@ -68,7 +73,7 @@ export function createMembersService ({ db, users, cursors, events }: MembersDep
     },
 
     /** add makes an active account a member (owners); unknown, disabled and deleted accounts get one 404. */
-    async add (actor: Actor, projectId: string, input: AddMember): Promise<MemberChange> {
+    async add (actor: Actor, projectId: string, input: AddMember, context: AuditContext): Promise<MemberChange> {
       // The access check comes first: only owners learn whether an account exists. The lookup runs
       // outside the transaction, so a request never holds two pool connections at once.
       await check(actor, projectId, 'owner')
@@ -79,12 +84,13 @@ export function createMembersService ({ db, users, cursors, events }: MembersDep
         const row = await repo.insert({ projectId, userId: user.id, role: input.role }, tx)
         if (!row) throw projectErrors.PROJECT_MEMBER_EXISTS()
         await events.record(memberEvent('project.member_added', projectId, user.id, input.role, null), tx)
+        await audited(context, 'project.member_added', projectId, user.id, input.role, null, tx)
         return { member: toMember(row, user), before: null }
       })
     },
 
     /** setRole changes a member's role (owners); the last owner cannot be demoted. */
-    async setRole (actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<MemberChange> {
+    async setRole (actor: Actor, projectId: string, userId: string, role: ProjectRole, context: AuditContext): Promise<MemberChange> {
       const change = await db.transaction(async (tx) => {
         const { project } = await check(actor, projectId, 'owner', { tx, lock: true })
         const before = await repo.find(projectId, userId, tx)
@@ -93,6 +99,7 @@ export function createMembersService ({ db, users, cursors, events }: MembersDep
         const row = await repo.setRole(projectId, userId, role, tx)
         if (role !== 'owner') await keepOwnerId(projectId, project.ownerId, userId, tx)
         await events.record(memberEvent('project.member_role_changed', projectId, userId, role, before.role), tx)
+        if (before.role !== role) await audited(context, 'project.member_role_changed', projectId, userId, role, before.role, tx)
         return { row: row!, before: before.role }
       })
       return { member: toMember(change.row, await profile(userId)), before: change.before }
@@ -102,7 +109,7 @@ export function createMembersService ({ db, users, cursors, events }: MembersDep
      * remove ends a membership: owners remove anyone (with project:update), any member removes
      * themselves; the last owner cannot leave.
      */
-    async remove (actor: Actor, projectId: string, userId: string): Promise<MemberChange> {
+    async remove (actor: Actor, projectId: string, userId: string, context: AuditContext): Promise<MemberChange> {
       const self = userId === actor.userId
       const change = await db.transaction(async (tx) => {
         const { project } = await check(actor, projectId, self ? 'viewer' : 'owner', { tx, lock: true })
@@ -113,6 +120,7 @@ export function createMembersService ({ db, users, cursors, events }: MembersDep
         await repo.remove(projectId, userId, tx)
         await keepOwnerId(projectId, project.ownerId, userId, tx)
         await events.record(memberEvent('project.member_removed', projectId, userId, null, before.role), tx)
+        await audited(context, 'project.member_removed', projectId, userId, before.role, before.role, tx)
         return before
       })
       return { member: toMember(change, await profile(userId)), before: change.role }

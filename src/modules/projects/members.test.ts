@@ -6,6 +6,7 @@ import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { scanResponses } from '../../../test/helpers/leaks.ts'
 import { newId } from '../../lib/ids.ts'
 import type { Actor } from '../../platform/auth.ts'
+import { SYSTEM_CONTEXT } from '../../platform/security-events.ts'
 
 interface MemberBody { userId: string, email: string, name: string, role: string, createdAt: string }
 
@@ -71,8 +72,8 @@ describe('adding members', () => {
   it('unknown, disabled and deleted accounts all get the same 404', async () => {
     const id = await project()
     const [disabled, deleted] = [await makeUser(t.app), await makeUser(t.app)]
-    await t.app.users.adminUpdate(admin.id, disabled.id, { status: 'disabled' })
-    await t.app.users.softDelete(admin.id, deleted.id)
+    await t.app.users.adminUpdate({ ...SYSTEM_CONTEXT, actorId: admin.id, actorType: 'user' }, disabled.id, { status: 'disabled' })
+    await t.app.users.softDelete({ ...SYSTEM_CONTEXT, actorId: admin.id, actorType: 'user' }, deleted.id)
     const bodies = []
     for (const payload of [
       { email: 'nobody-here@example.test', role: 'viewer' },

@@ -1,5 +1,6 @@
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import type { Events } from '../../platform/events.ts'
 import { platformErrors } from '../../platform/errors.ts'
 import { createAccessCheck, isProjectAdmin } from './access.ts'
@@ -20,6 +21,7 @@ export type { ProjectRole } from './table.ts'
 export const MAX_OWNED_PROJECTS = 1000
 
 interface ProjectsDeps {
+  audit: SecurityEvents
   db: Database
   events: Events
   cursors: CursorCodec
@@ -27,7 +29,7 @@ interface ProjectsDeps {
 }
 
 /** createProjectsService holds the project rules: membership-scoped reads, role-checked writes, one owner at least. */
-export function createProjectsService ({ db, events, cursors, maxOwnedProjects = MAX_OWNED_PROJECTS }: ProjectsDeps) {
+export function createProjectsService ({ db, events, audit, cursors, maxOwnedProjects = MAX_OWNED_PROJECTS }: ProjectsDeps) {
   const repo = createProjectsRepository(db)
   const members = createMembersRepository(db)
   const check = createAccessCheck(repo)
@@ -52,12 +54,13 @@ export function createProjectsService ({ db, events, cursors, maxOwnedProjects =
     roleOf: (userId: string, projectId: string): Promise<ProjectRole | undefined> => members.roleOf(projectId, userId),
 
     /** create stores a project with the caller as its owner, in one transaction, within the ownership cap. */
-    async create (actor: Actor, input: { name: string, description?: string }): Promise<ProjectView> {
+    async create (actor: Actor, input: { name: string, description?: string }, context: AuditContext): Promise<ProjectView> {
       const project = await db.transaction(async (tx) => {
         await repo.lockOwner(actor.userId, tx)
         if ((await repo.countOwned(actor.userId, tx)) >= maxOwnedProjects) throw projectErrors.PROJECT_LIMIT()
         const project = await repo.insertWithOwner({ name: input.name, description: input.description ?? '', ownerId: actor.userId }, tx)
         await events.record(projectEvent('project.created', project), tx)
+        await audit.record(context, { action: 'project.created', outcome: 'success', targetType: 'project', targetId: project.id, details: { name: project.name } }, tx)
         return project
       })
       return toProjectView(project, 'owner')
@@ -111,11 +114,12 @@ export function createProjectsService ({ db, events, cursors, maxOwnedProjects =
      * remove deletes a project (owners): its memberships and tasks go with it, so their schedules
      * stop; executions stay for history with a null project.
      */
-    async remove (actor: Actor, id: string): Promise<ProjectView> {
+    async remove (actor: Actor, id: string, context: AuditContext): Promise<ProjectView> {
       return db.transaction(async (tx) => {
         const { project, member } = await check(actor, id, 'owner', { tx, lock: true })
         await repo.delete(id, tx)
         await events.record(projectEvent('project.deleted', project), tx)
+        await audit.record(context, { action: 'project.deleted', outcome: 'success', targetType: 'project', targetId: project.id, details: { name: project.name } }, tx)
         return toProjectView(project, member)
       })
     }

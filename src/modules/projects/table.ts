@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { customType, index, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
+import { users } from '../users/index.ts'
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' })
 

@@ -1,4 +1,4 @@
-import type { User } from '../users/schemas.ts'
+import type { User } from '../users/index.ts'
 import type { Project } from './repository.ts'
 import type { Member, ProjectView } from './schemas.ts'
 import type { ProjectMemberRow, ProjectRole } from './table.ts'

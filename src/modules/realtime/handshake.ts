@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { authErrors } from '../../platform/auth.ts'
+import { actorOf, authErrors, queryField } from '../../platform/auth.ts'
 import { AppError, defineErrors } from '../../platform/errors.ts'
 import { tokenExpiry, type Handshake } from './connection.ts'
 import type { Hub } from './hub.ts'
@@ -76,8 +76,7 @@ export function createHandshake ({ app, hub, originCheck, usedTicket, handshakes
       if (at === -1) return
       const token = offered[at + 1]
       if (token === undefined || token.length > 8192) throw authErrors.AUTH_INVALID()
-      const query = request.query as { ticket?: unknown } | undefined
-      if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined || query?.ticket !== undefined) {
+      if (request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined || queryField(request, 'ticket') !== undefined) {
         throw realtimeErrors.REALTIME_CREDENTIALS_AMBIGUOUS()
       }
       // The bearer scheme reads the Authorization header: hand it the token there (in this request only).
@@ -87,7 +86,7 @@ export function createHandshake ({ app, hub, originCheck, usedTicket, handshakes
 
     async admit (request: FastifyRequest, reply: FastifyReply): Promise<void> {
       if (!request.ws) return
-      const actor = request.actor!
+      const actor = actorOf(request)
       // A user's API keys count towards the user's own cap (else 100 keys would hold 2,000 sockets);
       // an agent's credential is an account of its own.
       const principal = actor.agentId === undefined ? `user:${actor.userId}` : `agent:${actor.agentId}`

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { Type } from 'typebox'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { logRequest } from '../../platform/request-log.ts'
@@ -34,7 +36,9 @@ export function realtimeRoutes ({ tickets, connections, handshake, handshakes }:
   handshake: ReturnType<typeof createHandshake>
   handshakes: WeakMap<FastifyRequest, Handshake>
 }): FastifyPluginAsync {
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     // Ahead of the route's access check (a context hook runs before route hooks): draining, Origin,
     // and the token moved from Sec-WebSocket-Protocol to where the bearer scheme reads it.
     app.addHook('onRequest', handshake.before)
@@ -94,7 +98,7 @@ export function realtimeRoutes ({ tickets, connections, handshake, handshakes }:
         response: { 200: TicketSchema, 401: ProblemSchema, 403: ProblemSchema }
       }
     }, async (request) => {
-      const actor = request.actor!
+      const actor = actorOf(request)
       return tickets.create(actor.userId, actor.sessionId!)
     })
   }

@@ -1,7 +1,7 @@
 import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
-import { sessions } from '../auth/table.ts'
+import { users } from '../users/index.ts'
+import { sessions } from '../auth/index.ts'
 
 /**
  * realtimeTickets are one-time WebSocket tickets: a browser cannot set headers on a WebSocket, so it

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { and, eq, gt, lt } from 'drizzle-orm'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Actor, AuthScheme } from '../../platform/auth.ts'
-import { authErrors } from '../../platform/auth.ts'
+import { authErrors, queryField } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import { REALTIME_PATH } from './protocol.ts'
 import { realtimeTickets } from './table.ts'
@@ -60,7 +60,7 @@ export function ticketScheme (app: FastifyInstance, tickets: Tickets, usedTicket
     name: 'realtime-ticket',
     async authenticate (request) {
       if (request.routeOptions.url !== REALTIME_PATH || !request.ws) return null
-      const ticket = (request.query as { ticket?: unknown } | undefined)?.ticket
+      const ticket = queryField(request, 'ticket')
       if (ticket === undefined) return null
       if (typeof ticket !== 'string') throw authErrors.AUTH_INVALID()
       const spent = await tickets.consume(ticket)

@@ -4,6 +4,10 @@ import { defineTaskPermissions } from './permissions.ts'
 import { tasksRoutes } from './routes.ts'
 import { createTasksService, type TasksService } from './service.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type TasksService } from './service.ts'
+export { type TaskRow, tasks } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** tasks is the tasks service: task rules, `requireTask` for other modules, and the scheduler's `fireDue`. */
@@ -19,6 +23,7 @@ export default defineModule({
     const tasks = createTasksService({
       db: app.db,
       events: app.events,
+      audit: app.securityEvents,
       projects: app.projects,
       // Looked up when a task names an agent: the agents module may be registered after this one.
       agentUsable: async (projectId, agentId) => app.hasDecorator('agents') && app.agents.usableBy(projectId, agentId),

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
 import { violatedConstraint } from '../../lib/sql-state.ts'
@@ -27,6 +28,7 @@ export interface ProjectAccess {
 export interface TasksDeps extends RulesDeps {
   db: Database
   events: Events
+  audit: SecurityEvents
   projects: ProjectAccess
   /** maxPerProject caps the tasks of one project (TASKS_MAX_PER_PROJECT). */
   maxPerProject: number
@@ -35,7 +37,7 @@ export interface TasksDeps extends RulesDeps {
 
 /** createTasksService holds the task rules: project roles, schedules, the per-project cap, and the scheduler's claim. */
 export function createTasksService (deps: TasksDeps) {
-  const { db, events, projects, maxPerProject } = deps
+  const { db, events, audit, projects, maxPerProject } = deps
   const repo = createTasksRepository(db)
   const due = createDueTasks({ db, log: deps.log })
 
@@ -103,12 +105,13 @@ export function createTasksService (deps: TasksDeps) {
       return toTask(row)
     },
 
-    /** remove deletes a task; its executions stay, with their task id set to null. */
-    async remove (actor: Actor, taskId: string): Promise<TaskRow> {
+    /** remove deletes a task, audited as `context`; its executions stay, with their task id set to null. */
+    async remove (actor: Actor, taskId: string, context: AuditContext): Promise<TaskRow> {
       const row = await requireTask(actor, taskId, 'editor')
       await db.transaction(async (tx) => {
         await repo.delete(taskId, tx)
         await events.record(taskEvent('task.deleted', row), tx)
+        await audit.record(context, { action: 'task.deleted', outcome: 'success', targetType: 'task', targetId: row.id, details: { projectId: row.projectId, name: row.name } }, tx)
       })
       return row
     },

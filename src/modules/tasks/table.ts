@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm'
 import { boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { users } from '../users/table.ts'
-import { projects } from '../projects/table.ts'
-import { agents } from '../agents/table.ts'
+import { users } from '../users/index.ts'
+import { projects } from '../projects/index.ts'
+import { agents } from '../agents/index.ts'
 
 /**
  * tasks are pieces of work in a project, run on a cron `schedule` (null: run only on demand).

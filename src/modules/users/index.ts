@@ -4,6 +4,11 @@ import { createUsersService, type UsersService } from './service.ts'
 import { usersRoutes } from './routes.ts'
 import { userPermissions } from './permissions.ts'
 
+// The public surface other modules and the CLI may import (eslint: no-restricted-imports).
+export { type User, UserSchema } from './schemas.ts'
+export { type UsersService } from './service.ts'
+export { users } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** users is the accounts service; the auth module signs people in through it. */
@@ -21,10 +26,11 @@ export default defineModule({
       cache: app.cache,
       rbac: app.rbac,
       events: app.events,
+      audit: app.securityEvents,
       // Bound late: the auth module (registered after this one) owns sessions.
       revokeSessions: async (userId, reason) => { await app.sessions.revokeAllForUser(userId, reason) }
     })
     app.decorate('users', users)
     await app.register(usersRoutes(users))
-  }, { name: 'users', dependencies: ['auth', 'cache', 'rbac', 'events'] })
+  }, { name: 'users', dependencies: ['auth', 'cache', 'rbac', 'events', 'security-events'] })
 })

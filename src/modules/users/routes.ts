@@ -1,49 +1,45 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import { requireRecentAuth } from '../../platform/step-up.ts'
 import type { UsersService } from './service.ts'
 import { AdminUpdateUserSchema, UpdateMeSchema, UserIdParams, UserListQuerySchema, UserListSchema, UserSchema } from './schemas.ts'
-import type { Static } from 'typebox'
 
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema }
 
 /** usersRoutes serves the signed-in user's profile and the admin user management API. */
 export function usersRoutes (users: UsersService): FastifyPluginAsync {
-  return async (app) => {
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.get('/api/v1/users/me', {
       config: { access: 'user' },
       schema: { tags: ['users'], operationId: 'getMe', summary: 'The signed-in user', response: { 200: UserSchema, ...errors } }
-    }, async (request) => users.get(request.actor!.userId))
+    }, async (request) => users.get(actorOf(request).userId))
 
     app.patch('/api/v1/users/me', {
       config: { access: 'user' },
       schema: { tags: ['users'], operationId: 'updateMe', summary: 'Change your profile', body: UpdateMeSchema, response: { 200: UserSchema, ...errors } }
-    }, async (request) => users.updateMe(request.actor!.userId, request.body as Static<typeof UpdateMeSchema>))
+    }, async (request) => users.updateMe(actorOf(request).userId, request.body))
 
     app.get('/api/v1/admin/users', {
       config: { access: 'user:read' },
       schema: { tags: ['admin'], operationId: 'listUsers', summary: 'Search and page users', querystring: UserListQuerySchema, response: { 200: UserListSchema, ...errors } }
-    }, async (request) => users.list(request.query as Static<typeof UserListQuerySchema>))
+    }, async (request) => users.list(request.query))
 
     app.get('/api/v1/admin/users/:id', {
       config: { access: 'user:read' },
       schema: { tags: ['admin'], operationId: 'getUser', summary: 'One user', params: UserIdParams, response: { 200: UserSchema, ...errors } }
-    }, async (request) => users.get((request.params as { id: string }).id))
+    }, async (request) => users.get(request.params.id))
 
     app.patch('/api/v1/admin/users/:id', {
       config: { access: 'user:manage' },
       schema: { tags: ['admin'], operationId: 'updateUser', summary: 'Change roles, status or name', params: UserIdParams, body: AdminUpdateUserSchema, response: { 200: UserSchema, ...errors } }
     }, async (request) => {
-      const { id } = request.params as { id: string }
-      const changes = request.body as Static<typeof AdminUpdateUserSchema>
-      const { before, after } = await users.adminUpdate(request.actor!.userId, id, changes)
-      const audit = (action: string, details: Record<string, unknown>) => {
-        app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'user', targetId: id, details })
-      }
-      if (changes.roles && before.roles.join() !== after.roles.join()) audit('user.roles_changed', { from: before.roles, to: after.roles })
-      if (changes.status && before.status !== after.status) audit(after.status === 'disabled' ? 'user.disabled' : 'user.enabled', {})
-      if (changes.name !== undefined && before.name !== after.name) audit('user.updated', { fields: ['name'] })
-      return after
+      const { id } = request.params
+      const changes = request.body
+      return (await users.adminUpdate(app.securityEvents.contextOf(request), id, changes)).after
     })
 
     app.delete('/api/v1/admin/users/:id', {
@@ -51,10 +47,8 @@ export function usersRoutes (users: UsersService): FastifyPluginAsync {
       schema: { tags: ['admin'], operationId: 'deleteUser', summary: 'Soft-delete a user and end their sessions', params: UserIdParams, response: { 200: UserSchema, ...errors } }
     }, async (request) => {
       requireRecentAuth(request, app.config.auth.stepUpSeconds)
-      const { id } = request.params as { id: string }
-      const user = await users.softDelete(request.actor!.userId, id)
-      app.securityEvents.fromRequest(request, { action: 'user.deleted', outcome: 'success', targetType: 'user', targetId: id })
-      return user
+      const { id } = request.params
+      return users.softDelete(app.securityEvents.contextOf(request), id)
     })
   }
 }

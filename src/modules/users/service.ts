@@ -3,6 +3,7 @@ import type { Cache } from '../../platform/cache.ts'
 import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
 import type { Rbac } from '../../platform/rbac.ts'
+import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
 import { platformErrors } from '../../platform/errors.ts'
 import { createUsersRepository } from './repository.ts'
@@ -21,14 +22,17 @@ interface UsersDeps {
   cache: Cache
   rbac: Rbac
   events: Events
+  audit: SecurityEvents
   /** revokeSessions ends every session of a user (the auth module does it). */
   revokeSessions: (userId: string, reason: string) => Promise<void>
 }
 
+/** Audited is the audit trail of a change, written in the change's transaction: who asked, and what it did (from the changed row). */
+export interface Audited { context: AuditContext, events: (row: UserRow) => SecurityEvent[] }
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
-export function createUsersService ({ db, cache, rbac, events, revokeSessions }: UsersDeps) {
+export function createUsersService ({ db, cache, rbac, events, audit, revokeSessions }: UsersDeps) {
   const repo = createUsersRepository(db)
   // A user's own channel and the admins' see account changes (never the email or the hash).
   const userEvent = (type: string, row: UserRow): DomainEvent => ({
@@ -40,13 +44,17 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
   // guardAdmins: the change takes an active admin away, so it is made only if another one remains.
   // The count and the write share a transaction under one lock: two admins demoting each other at
   // the same moment each counted two admins and both succeeded, leaving none.
-  const updateWithEvent = async (id: string, values: Partial<UserRow>, type: (row: UserRow) => string, guardAdmins = false) => db.transaction(async (tx) => {
+  // The audit rows of the change are written in its transaction too (`audited`: what it did, for whom).
+  const updateWithEvent = async (id: string, values: Partial<UserRow>, type: (row: UserRow) => string, guardAdmins = false, audited?: Audited) => db.transaction(async (tx) => {
     if (guardAdmins) {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended('backplane:active-admins', 0))`)
       if ((await repo.countActiveAdmins(tx)) <= 1) throw userErrors.LAST_ADMIN()
     }
     const row = await repo.update(id, values, tx)
-    if (row) await events.record(userEvent(type(row), row), tx)
+    if (row) {
+      await events.record(userEvent(type(row), row), tx)
+      if (audited) for (const event of audited.events(row)) await audit.record(audited.context, event, tx)
+    }
     return row
   })
   const principalKey = (id: string) => `principal:${id}`
@@ -89,8 +97,8 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
     profiles: async (ids: readonly string[]): Promise<User[]> => (await repo.findByIds(ids)).map(toUser),
     /** findForLogin returns the live account with this email, hash included, for the auth module only. */
     findForLogin: async (email: string) => repo.findLiveByEmail(normaliseEmail(email)),
-    /** create inserts an account; the password hash is computed by the caller. */
-    async create (input: { email: string, name?: string, passwordHash: string | null, roles?: string[], emailVerified?: boolean }): Promise<UserRow> {
+    /** create inserts an account (the password hash is computed by the caller) and, in the same transaction, the caller's audit event for it. */
+    async create (input: { email: string, name?: string, passwordHash: string | null, roles?: string[], emailVerified?: boolean }, audited?: { context: AuditContext, event: (row: UserRow) => SecurityEvent }): Promise<UserRow> {
       const roles = input.roles ?? ['user']
       checkRoles(roles)
       try {
@@ -103,6 +111,7 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
             emailVerifiedAt: input.emailVerified ? new Date() : null
           }, tx)
           await events.record(userEvent('user.created', row), tx)
+          if (audited) await audit.record(audited.context, audited.event(row), tx)
           return row
         })
       } catch (err) {
@@ -115,7 +124,7 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
      * nothing: both cases run the same transaction and the same INSERT (ON CONFLICT DO NOTHING), so
      * the time a registration takes does not tell whether the address has an account (AU-12).
      */
-    async createIfFree (input: { email: string, name?: string, passwordHash: string, emailVerified: boolean }): Promise<UserRow | undefined> {
+    async createIfFree (input: { email: string, name?: string, passwordHash: string, emailVerified: boolean }, audited?: { context: AuditContext, event: (row: UserRow) => SecurityEvent }): Promise<UserRow | undefined> {
       return db.transaction(async (tx) => {
         // A commit that wrote rows waits for the WAL flush; one that wrote nothing (a taken address)
         // does not, which alone told the cases apart. Not waiting for it in either case makes them
@@ -129,7 +138,10 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
           roles: ['user'],
           emailVerifiedAt: input.emailVerified ? new Date() : null
         }, tx)
-        if (row) await events.record(userEvent('user.created', row), tx)
+        if (row) {
+          await events.record(userEvent('user.created', row), tx)
+          if (audited) await audit.record(audited.context, audited.event(row), tx)
+        }
         return row
       })
     },
@@ -142,25 +154,25 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
      * setPasswordHash stores a new hash and clears the failed-login counter; a new password (not a
      * re-hash of the same one at login) records `user.password_changed`.
      */
-    async setPasswordHash (id: string, passwordHash: string, { rehash = false }: { rehash?: boolean } = {}): Promise<void> {
+    async setPasswordHash (id: string, passwordHash: string, { rehash = false, audited }: { rehash?: boolean, audited?: Audited } = {}): Promise<void> {
       const values = { passwordHash, failedLogins: 0, lockedUntil: null }
       if (rehash) await repo.update(id, values)
-      else await updateWithEvent(id, values, () => 'user.password_changed')
+      else await updateWithEvent(id, values, () => 'user.password_changed', false, audited)
     },
     /** changeEmail moves an account to a confirmed new address (409 if it was taken meanwhile). */
-    async changeEmail (id: string, email: string): Promise<void> {
+    async changeEmail (id: string, email: string, audited?: Audited): Promise<void> {
       try {
-        await updateWithEvent(id, { email: normaliseEmail(email), emailVerifiedAt: new Date() }, () => 'user.email_changed')
+        await updateWithEvent(id, { email: normaliseEmail(email), emailVerifiedAt: new Date() }, () => 'user.email_changed', false, audited)
       } catch (err) {
         if (isUniqueViolation(err)) throw userErrors.EMAIL_TAKEN()
         throw err
       }
     },
     /** markEmailVerified confirms the account's address (`user.email_verified` the first time). */
-    async markEmailVerified (id: string): Promise<void> {
+    async markEmailVerified (id: string, audited?: Audited): Promise<void> {
       const row = await repo.findById(id)
       if (!row || row.emailVerifiedAt !== null) return
-      await updateWithEvent(id, { emailVerifiedAt: new Date() }, () => 'user.email_verified')
+      await updateWithEvent(id, { emailVerifiedAt: new Date() }, () => 'user.email_verified', false, audited)
     },
     /** recordLogin notes a successful sign-in: the failed-login counter and any lock are cleared. */
     async recordLogin (id: string): Promise<void> {
@@ -181,8 +193,9 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       }
       return pageOf(await repo.list({ ...query, cursor }), query.limit, toUser)
     },
-    /** adminUpdate changes roles, status or name; access changes end the user's sessions at once. */
-    async adminUpdate (actorId: string, id: string, changes: { name?: string, roles?: string[], status?: 'active' | 'disabled' }) {
+    /** adminUpdate changes roles, status or name, audited as `context`; access changes end the user's sessions at once. */
+    async adminUpdate (context: AuditContext, id: string, changes: { name?: string, roles?: string[], status?: 'active' | 'disabled' }) {
+      const actorId = context.actorId
       const before = await repo.findById(id)
       if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
       if (changes.roles) checkRoles(changes.roles)
@@ -192,19 +205,28 @@ export function createUsersService ({ db, cache, rbac, events, revokeSessions }:
       const rolesChanged = changes.roles !== undefined && changes.roles.join() !== before.roles.join()
       const disabled = changes.status === 'disabled' && before.status !== 'disabled'
       const enabled = changes.status === 'active' && before.status === 'disabled'
-      const row = await updateWithEvent(id, changes, () => disabled ? 'user.disabled' : enabled ? 'user.enabled' : rolesChanged ? 'user.roles_changed' : 'user.updated', Boolean(losesAdmin))
+      const audited = (row: UserRow): SecurityEvent[] => {
+        const event = (action: string, details: Record<string, unknown>): SecurityEvent => ({ action, outcome: 'success', targetType: 'user', targetId: id, details })
+        return [
+          ...(rolesChanged ? [event('user.roles_changed', { from: before.roles, to: row.roles })] : []),
+          ...(changes.status && before.status !== row.status ? [event(row.status === 'disabled' ? 'user.disabled' : 'user.enabled', {})] : []),
+          ...(changes.name !== undefined && before.name !== row.name ? [event('user.updated', { fields: ['name'] })] : [])
+        ]
+      }
+      const row = await updateWithEvent(id, changes, () => disabled ? 'user.disabled' : enabled ? 'user.enabled' : rolesChanged ? 'user.roles_changed' : 'user.updated', Boolean(losesAdmin), { context, events: audited })
       await invalidate(id)
       if (disabled) await revokeSessions(id, 'user disabled')
       else if (rolesChanged) await revokeSessions(id, 'roles changed')
       return { before: toUser(before), after: toUser(row!) }
     },
-    /** softDelete marks the account deleted (email freed, id kept for the audit trail) and ends its sessions. */
-    async softDelete (actorId: string, id: string): Promise<User> {
+    /** softDelete marks the account deleted (email freed, id kept for the audit trail), audited as `context`, and ends its sessions. */
+    async softDelete (context: AuditContext, id: string): Promise<User> {
       const before = await repo.findById(id)
       if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
-      if (id === actorId) throw userErrors.CANNOT_CHANGE_SELF()
+      if (id === context.actorId) throw userErrors.CANNOT_CHANGE_SELF()
       const losesAdmin = before.roles.includes('admin') && before.status === 'active'
-      const row = await updateWithEvent(id, { status: 'deleted', deletedAt: new Date(), passwordHash: null }, () => 'user.deleted', losesAdmin)
+      const deleted: SecurityEvent = { action: 'user.deleted', outcome: 'success', targetType: 'user', targetId: id }
+      const row = await updateWithEvent(id, { status: 'deleted', deletedAt: new Date(), passwordHash: null }, () => 'user.deleted', losesAdmin, { context, events: () => [deleted] })
       await invalidate(id)
       await revokeSessions(id, 'user deleted')
       return toUser(row!)

@@ -51,7 +51,7 @@ export default defineModule({
       perEndpointConcurrency: config.perEndpointConcurrency,
       onOutcome: (outcome) => { outcomes.inc({ outcome }) }
     })
-    const service = createWebhooksService({ db: app.db, projects: app.projects, box, dispatcher, policy, resolver: () => resolver, maxPerProject: config.maxPerProject })
+    const service = createWebhooksService({ db: app.db, audit: app.securityEvents, projects: app.projects, box, dispatcher, policy, resolver: () => resolver, maxPerProject: config.maxPerProject })
     app.decorate('webhooks', { ...service, setResolver: (next: Resolver | undefined) => { resolver = next ?? systemResolver } })
     // Delivery failures are outcomes recorded on the delivery, never job failures: the queue's own
     // retries cover only an attempt that could not be claimed or recorded (the database was away).

@@ -46,8 +46,8 @@ export function createWebhooksRepository (db: Database) {
       const [row] = await tx.update(webhooks).set(values).where(eq(webhooks.id, id)).returning()
       return row
     },
-    async delete (id: string): Promise<void> {
-      await db.delete(webhooks).where(eq(webhooks.id, id))
+    async delete (id: string, tx: Database = db): Promise<void> {
+      await tx.delete(webhooks).where(eq(webhooks.id, id))
     },
     /** recordSuccess resets the failure streak. */
     async recordSuccess (id: string, tx: Database): Promise<void> {

@@ -1,88 +1,69 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { WebhooksService } from './service.ts'
-import type { WebhookRow } from './table.ts'
-import {
-  CreateWebhookSchema, DeliveryListQuerySchema, DeliveryListSchema, DeliveryParams, DeliverySchema, IdParams, UpdateWebhookSchema,
-  WebhookListQuerySchema, WebhookListSchema, WebhookSchema, WebhookWithSecretSchema,
-  type CreateWebhookInput, type DeliveryListQuery, type UpdateWebhookInput
-} from './schemas.ts'
+import { CreateWebhookSchema, DeliveryListQuerySchema, DeliveryListSchema, DeliveryParams, DeliverySchema, IdParams, UpdateWebhookSchema, WebhookListQuerySchema, WebhookListSchema, WebhookSchema, WebhookWithSecretSchema } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema }
 const tags = ['webhooks']
-const idOf = (params: unknown) => (params as { id: string }).id
 
 /** webhooksRoutes let project owners manage webhook endpoints and editors watch them and their deliveries. */
 export function webhooksRoutes (webhooks: WebhooksService): FastifyPluginAsync {
-  return async (app) => {
-    // Audit rows name the endpoint's host, never its full URL (a query string may carry a token) or its secret.
-    const audit = (request: FastifyRequest, action: string, hook: Pick<WebhookRow, 'id' | 'projectId' | 'url'>) => {
-      let host = ''
-      try { host = new URL(hook.url).host } catch { /* stored URLs always parse */ }
-      app.securityEvents.fromRequest(request, { action, outcome: 'success', targetType: 'webhook', targetId: hook.id, details: { projectId: hook.projectId, host } })
-    }
-
+  return async (fastify) => {
+    // Through the type provider, params, query and body are typed from their schemas.
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     app.get('/api/v1/projects/:id/webhooks', {
       config: { access: 'webhook:read' },
       schema: { tags, operationId: 'listWebhooks', summary: 'A project\'s webhook endpoints, newest first (editors)', params: IdParams, querystring: WebhookListQuerySchema, response: { 200: WebhookListSchema, ...problems } }
-    }, async (request) => webhooks.list(request.actor!, idOf(request.params), request.query as { limit: number, cursor?: string }))
+    }, async (request) => webhooks.list(actorOf(request), request.params.id, request.query))
 
     app.post('/api/v1/projects/:id/webhooks', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'createWebhook', summary: 'Add a webhook endpoint; its signing secret is shown once (owners)', params: IdParams, body: CreateWebhookSchema, response: { 201: WebhookWithSecretSchema, ...problems } }
     }, async (request, reply) => {
-      const created = await webhooks.create(request.actor!, idOf(request.params), request.body as CreateWebhookInput)
-      audit(request, 'webhook.created', created)
-      return reply.code(201).send(created)
+      return reply.code(201).send(await webhooks.create(actorOf(request), request.params.id, request.body, app.securityEvents.contextOf(request)))
     })
 
     app.get('/api/v1/webhooks/:id', {
       config: { access: 'webhook:read' },
       schema: { tags, operationId: 'getWebhook', summary: 'One webhook endpoint, without its secret (editors)', params: IdParams, response: { 200: WebhookSchema, ...problems } }
-    }, async (request) => webhooks.get(request.actor!, idOf(request.params)))
+    }, async (request) => webhooks.get(actorOf(request), request.params.id))
 
     app.patch('/api/v1/webhooks/:id', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'updateWebhook', summary: 'Change the URL, event types, description or enabled flag (owners)', params: IdParams, body: UpdateWebhookSchema, response: { 200: WebhookSchema, ...problems } }
-    }, async (request) => {
-      const updated = await webhooks.update(request.actor!, idOf(request.params), request.body as UpdateWebhookInput)
-      audit(request, 'webhook.updated', updated)
-      return updated
-    })
+    }, async (request) => webhooks.update(actorOf(request), request.params.id, request.body, app.securityEvents.contextOf(request)))
 
     app.delete('/api/v1/webhooks/:id', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'deleteWebhook', summary: 'Delete a webhook endpoint and its delivery log (owners)', params: IdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      audit(request, 'webhook.deleted', await webhooks.remove(request.actor!, idOf(request.params)))
-      return reply.code(204).send()
+      await webhooks.remove(actorOf(request), request.params.id, app.securityEvents.contextOf(request))
+      return reply.code(204).send(null)
     })
 
     app.post('/api/v1/webhooks/:id/rotate-secret', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'rotateWebhookSecret', summary: 'Replace the signing secret (shown once); the previous one keeps signing beside it for 24 h (owners)', params: IdParams, response: { 200: WebhookWithSecretSchema, ...problems } }
-    }, async (request) => {
-      const rotated = await webhooks.rotateSecret(request.actor!, idOf(request.params))
-      audit(request, 'webhook.secret_rotated', rotated)
-      return rotated
-    })
+    }, async (request) => webhooks.rotateSecret(actorOf(request), request.params.id, app.securityEvents.contextOf(request)))
 
     app.get('/api/v1/webhooks/:id/deliveries', {
       config: { access: 'webhook:read' },
       schema: { tags, operationId: 'listWebhookDeliveries', summary: 'An endpoint\'s delivery log, newest first (editors)', params: IdParams, querystring: DeliveryListQuerySchema, response: { 200: DeliveryListSchema, ...problems } }
-    }, async (request) => webhooks.deliveries(request.actor!, idOf(request.params), request.query as DeliveryListQuery))
+    }, async (request) => webhooks.deliveries(actorOf(request), request.params.id, request.query))
 
     app.post('/api/v1/webhooks/:id/deliveries/:deliveryId/redeliver', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'redeliverWebhookDelivery', summary: 'Send a delivery again now with fresh attempts and the same webhook-id (owners)', params: DeliveryParams, response: { 202: DeliverySchema, ...problems } }
     }, async (request, reply) => {
-      const { id, deliveryId } = request.params as { id: string, deliveryId: string }
-      return reply.code(202).send(await webhooks.redeliver(request.actor!, id, deliveryId))
+      const { id, deliveryId } = request.params
+      return reply.code(202).send(await webhooks.redeliver(actorOf(request), id, deliveryId))
     })
 
     app.post('/api/v1/webhooks/:id/test', {
       config: { access: 'webhook:write' },
       schema: { tags, operationId: 'testWebhook', summary: 'Queue a webhook.test event to this endpoint (owners)', params: IdParams, response: { 202: DeliverySchema, ...problems } }
-    }, async (request, reply) => reply.code(202).send(await webhooks.sendTest(request.actor!, idOf(request.params))))
+    }, async (request, reply) => reply.code(202).send(await webhooks.sendTest(actorOf(request), request.params.id)))
   }
 }

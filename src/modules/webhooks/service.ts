@@ -1,6 +1,7 @@
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
 import { newId } from '../../lib/ids.ts'
 import { isForeignKeyViolation } from '../../lib/sql-state.ts'
@@ -27,6 +28,7 @@ export interface ProjectAccess {
 /** WebhooksDeps is what the webhooks service is built from. */
 export interface WebhooksDeps {
   db: Database
+  audit: SecurityEvents
   projects: ProjectAccess
   box: SecretBox
   dispatcher: Dispatcher
@@ -44,6 +46,12 @@ export function createWebhooksService (deps: WebhooksDeps) {
   const { db, projects, box, dispatcher } = deps
   const repo = createWebhooksRepository(db)
   const deliveries = createDeliveriesRepository(db)
+  // Audit rows name the endpoint's host, never its full URL (a query string may carry a token) or its secret.
+  const audited = (context: AuditContext, action: string, hook: Pick<WebhookRow, 'id' | 'projectId' | 'url'>, tx: Database) => {
+    let host = ''
+    try { host = new URL(hook.url).host } catch { /* stored URLs always parse */ }
+    return deps.audit.record(context, { action, outcome: 'success', targetType: 'webhook', targetId: hook.id, details: { projectId: hook.projectId, host } }, tx)
+  }
 
   /** requireWebhook returns the endpoint when the actor has at least `need` on its project; WEBHOOK_NOT_FOUND otherwise. */
   async function requireWebhook (actor: Actor, id: string, need: 'editor' | 'owner'): Promise<WebhookRow> {
@@ -79,7 +87,7 @@ export function createWebhooksService (deps: WebhooksDeps) {
     requireWebhook,
 
     /** create adds an endpoint to a project the actor owns and returns it with its secret, the only time the secret is shown. */
-    async create (actor: Actor, projectId: string, input: CreateWebhookInput): Promise<Webhook & { secret: string }> {
+    async create (actor: Actor, projectId: string, input: CreateWebhookInput, context: AuditContext): Promise<Webhook & { secret: string }> {
       await projects.requireAccess(actor, projectId, 'owner')
       await checkUrl(input.url)
       const secret = newWebhookSecret()
@@ -89,7 +97,7 @@ export function createWebhooksService (deps: WebhooksDeps) {
         if ((await repo.countInProject(projectId, tx)) >= deps.maxPerProject) {
           throw webhookErrors.WEBHOOK_LIMIT(`This project holds the maximum of ${deps.maxPerProject} webhooks; delete one first`)
         }
-        return repo.insert({
+        const row = await repo.insert({
           projectId,
           url: input.url,
           eventTypes: input.eventTypes,
@@ -99,6 +107,8 @@ export function createWebhooksService (deps: WebhooksDeps) {
           disabledReason: enabled ? null : 'Disabled when created',
           disabledAt: enabled ? null : new Date()
         }, tx)
+        await audited(context, 'webhook.created', row, tx)
+        return row
       }).catch((err: unknown) => {
         // The project was deleted between the access check and the insert.
         if (isForeignKeyViolation(err)) throw webhookErrors.WEBHOOK_PROJECT_GONE()
@@ -116,7 +126,7 @@ export function createWebhooksService (deps: WebhooksDeps) {
     get: async (actor: Actor, id: string): Promise<Webhook> => toWebhook(await requireWebhook(actor, id, 'editor')),
 
     /** update changes some fields; a new URL passes the target policy; enabling clears the reason and the failure streak. */
-    async update (actor: Actor, id: string, input: UpdateWebhookInput): Promise<Webhook> {
+    async update (actor: Actor, id: string, input: UpdateWebhookInput, context: AuditContext): Promise<Webhook> {
       const before = await requireWebhook(actor, id, 'owner')
       if (input.url !== undefined && input.url !== before.url) await checkUrl(input.url)
       const values: Partial<WebhookRow> = {}
@@ -125,31 +135,40 @@ export function createWebhooksService (deps: WebhooksDeps) {
       if (input.description !== undefined) values.description = input.description
       if (input.enabled === true && !before.enabled) Object.assign(values, { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0 })
       if (input.enabled === false && before.enabled) Object.assign(values, { enabled: false, disabledReason: 'Disabled by a project owner', disabledAt: new Date() })
-      if (Object.keys(values).length === 0) return toWebhook(before)
-      const row = await repo.update(id, values)
-      if (!row) throw webhookErrors.WEBHOOK_NOT_FOUND()
+      // A request that changes nothing is still audited, as it always was.
+      const row = await db.transaction(async (tx) => {
+        const row = Object.keys(values).length === 0 ? before : await repo.update(id, values, tx)
+        if (!row) throw webhookErrors.WEBHOOK_NOT_FOUND()
+        await audited(context, 'webhook.updated', row, tx)
+        return row
+      })
       return toWebhook(row)
     },
 
     /** remove deletes an endpoint and its delivery log; jobs still queued for it find nothing and end. */
-    async remove (actor: Actor, id: string): Promise<WebhookRow> {
+    async remove (actor: Actor, id: string, context: AuditContext): Promise<WebhookRow> {
       const row = await requireWebhook(actor, id, 'owner')
-      await repo.delete(id)
+      await db.transaction(async (tx) => {
+        await repo.delete(id, tx)
+        await audited(context, 'webhook.deleted', row, tx)
+      })
       return row
     },
 
     /** rotateSecret gives the endpoint a new secret (shown once); the previous one keeps signing beside it for 24 hours. */
-    async rotateSecret (actor: Actor, id: string): Promise<Webhook & { secret: string }> {
+    async rotateSecret (actor: Actor, id: string, context: AuditContext): Promise<Webhook & { secret: string }> {
       await requireWebhook(actor, id, 'owner')
       const secret = newWebhookSecret()
       const row = await db.transaction(async (tx) => {
         const current = await repo.findForUpdate(id, tx)
         if (!current) throw webhookErrors.WEBHOOK_NOT_FOUND()
-        return repo.update(id, {
+        const row = await repo.update(id, {
           secretSealed: box.seal(secret),
           previousSecretSealed: current.secretSealed,
           previousSecretExpiresAt: new Date(Date.now() + ROTATION_OVERLAP_MS)
         }, tx)
+        if (row) await audited(context, 'webhook.secret_rotated', row, tx)
+        return row
       })
       if (!row) throw webhookErrors.WEBHOOK_NOT_FOUND()
       return { ...toWebhook(row), secret }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { baseColumns } from '../../platform/columns.ts'
-import { projects } from '../projects/table.ts'
+import { projects } from '../projects/index.ts'
 
 // Millisecond precision, like a JavaScript Date: a time read back and handed to the queue as a
 // job's start time compares equal to the stored one.
