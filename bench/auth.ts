@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { backplaneEnv, contractHeaders, ORIGIN, startNodeFlags } from './lib/backplane-env.ts'
 import { fixedRateRun, measureTargets, warnNon2xx, type FixedRateRun, type Target } from './lib/load.ts'
-import { FIXED_HEADER, fixedRows, fixedVerdict, RATIOS_HEADER, ratioRows, ratios, summariseTargets, TARGETS_HEADER, targetRows, verdicts } from './lib/peer-report.ts'
+import { FIXED_HEADER, fixedRows, fixedVerdict, RATIOS_HEADER, ratioRows, ratios, summariseTargets, TARGETS_HEADER, targetRows, verdicts, type TargetSummary } from './lib/peer-report.ts'
+import { startOtlpSink, type OtlpSink } from './lib/otlp-sink.ts'
 import { ensurePeersInstalled, peerAuth, peerNames, peerVersions, startPeer } from './lib/peers.ts'
 import { mb, pinToCpus, statusKb } from './lib/proc.ts'
 import { intOption, machine, sourceState, table, writeResult } from './lib/report.ts'
@@ -26,6 +27,8 @@ const USAGE = `Usage: node bench/auth.ts [options]   (npm run bench:auth -- [opt
   --fixed-rate <s>    then drive each server at half its median req/s for <s> seconds and report
                       its p99 (BENCH_FIXED_RATE, default: the --duration; 0 skips)
   --cpus <list>       pin every server process to these CPUs with taskset, e.g. 0 (BENCH_CPUS; default: not pinned)
+  --tracing           also run Backplane exporting every request's trace (100 % sampling) to a local
+                      OTLP receiver, as one more server in the same rounds (BENCH_TRACING=1)
   --help`
 
 const { values: flags } = parseArgs({
@@ -37,6 +40,7 @@ const { values: flags } = parseArgs({
     peers: { type: 'string' },
     'fixed-rate': { type: 'string' },
     cpus: { type: 'string' },
+    tracing: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
   }
 })
@@ -53,7 +57,8 @@ const options = {
   rounds: intOption('--rounds', flags.rounds ?? env.BENCH_ROUNDS, 3),
   peers: peerNames(flags.peers ?? env.BENCH_PEERS ?? 'fastify,floor,express,nest'),
   fixedRate: 0,
-  cpus: flags.cpus ?? env.BENCH_CPUS ?? ''
+  cpus: flags.cpus ?? env.BENCH_CPUS ?? '',
+  tracing: flags.tracing || env.BENCH_TRACING === '1'
 }
 options.fixedRate = intOption('--fixed-rate', flags['fixed-rate'] ?? env.BENCH_FIXED_RATE, options.duration, 0)
 
@@ -98,23 +103,57 @@ async function checkPeer (server: ServerChild, token: string, expected: string):
   if (refused.status !== 401) throw new Error(`${server.name} accepted a tampered token (${refused.status})`)
 }
 
+/**
+ * startTraced starts Backplane again with the first one's settings (its secret, so it accepts the same
+ * token) and database (an embedded one is locked to its process), tracing every request to the sink.
+ */
+async function startTraced (settings: NodeJS.ProcessEnv, databaseUrl: string, logFile: string, sink: OtlpSink): Promise<ServerChild> {
+  return startServer('traced', serverScript('./backplane-server.ts'), {
+    execArgv: startNodeFlags(),
+    env: { ...settings, DATABASE_URL: databaseUrl, LOG_FILE: logFile, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_SERVICE_NAME: 'backplane-bench' }
+  })
+}
+
+/**
+ * tracingSummary prints the traced server's medians against Backplane untraced and the baseline on
+ * GET /users/me and returns them for the results file; otelModules are what each child had loaded.
+ */
+function tracingSummary (summaries: TargetSummary[], sink: OtlpSink, otelModules: { backplane: number | undefined, traced: number | undefined }) {
+  const of = (server: string) => summaries.find((s) => s.server === server && s.route === ROUTE)!
+  const [traced, untraced, baseline] = [of('traced'), of('backplane'), of('baseline')]
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000
+  const result = {
+    traced,
+    reqPerSecVsUntraced: ratio(traced.reqPerSec, untraced.reqPerSec),
+    cpuPerRequestVsUntraced: ratio(traced.cpuUsPerRequest, untraced.cpuUsPerRequest),
+    reqPerSecVsBaseline: ratio(traced.reqPerSec, baseline.reqPerSec),
+    cpuPerRequestVsBaseline: ratio(traced.cpuUsPerRequest, baseline.cpuUsPerRequest),
+    otelModules,
+    exports: sink.exports(),
+    exportedBytes: sink.bytes()
+  }
+  const off = otelModules.backplane === 0 ? 'no OTel module loaded' : `WARNING: ${otelModules.backplane ?? 'an unknown number of'} OpenTelemetry modules loaded`
+  process.stdout.write(`\ntracing (100 % sampling to a local OTLP receiver): ${traced.reqPerSec} req/s, p99 ${traced.p99Ms} ms, ${traced.cpuUsPerRequest} µs CPU/req\n`)
+  process.stdout.write(`  traced / untraced Backplane: req/s ${result.reqPerSecVsUntraced}, CPU/req ${result.cpuPerRequestVsUntraced}x; traced / baseline: req/s ${result.reqPerSecVsBaseline}, CPU/req ${result.cpuPerRequestVsBaseline}x\n`)
+  process.stdout.write(`  tracing off costs nothing: ${off} in the backplane row's process once ready (no OTEL_EXPORTER_OTLP_ENDPOINT; the traced one: ${otelModules.traced ?? '?'}); ${result.exports} exports (${mb(result.exportedBytes / 1024)} MB) received\n`)
+  return result
+}
+
 async function main (): Promise<void> {
   if (options.peers.length > 0) ensurePeersInstalled()
   const { database, logDir, servers, stopAll, cleanup } = await openBenchSession()
   try {
     process.stdout.write(`Database: ${database.describe}\n`)
-    const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), {
-      execArgv: startNodeFlags(),
-      env: backplaneEnv(database, logDir, 'production', {
-        // One user sends every request: give it the largest per-user budget so it is never answered 429.
-        RATE_LIMIT_USER_PER_MINUTE: '1000000',
-        // Long enough for any run (the default is 15 min).
-        AUTH_ACCESS_TTL_SECONDS: '86400',
-        AUTH_ISSUER: ISSUER,
-        AUTH_AUDIENCE: AUDIENCE,
-        DATABASE_POOL_MAX: String(POOL_MAX)
-      })
+    const settings = backplaneEnv(database, logDir, 'production', {
+      // One user sends every request: give it the largest per-user budget so it is never answered 429.
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      // Long enough for any run (the default is 15 min).
+      AUTH_ACCESS_TTL_SECONDS: '86400',
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+      DATABASE_POOL_MAX: String(POOL_MAX)
     })
+    const backplane = await startServer('backplane', serverScript('./backplane-server.ts'), { execArgv: startNodeFlags(), env: settings })
     servers.push(backplane)
     const token = await signIn(backplane)
     const auth = { authorization: `Bearer ${token}` }
@@ -149,6 +188,14 @@ async function main (): Promise<void> {
       peers.push(peer)
       await checkPeer(peer, hs256.token, me.text)
     }
+    // The tracing run: the same server exporting every span (OTLP/HTTP protobuf, the SDK's default)
+    // to a receiver in this process, so the figure is the cost of tracing, not of a network.
+    const sink = options.tracing ? await startOtlpSink() : undefined
+    const traced = sink ? await startTraced(settings, databaseUrl, join(logDir, 'traced.log'), sink) : undefined
+    if (traced) {
+      servers.push(traced)
+      await checkPeer(traced, token, me.text)
+    }
     process.stdout.write(`Every server answers GET ${ROUTE} with ${me.text}; Backplane also serves GET ${projectPath}\n`)
     if (options.cpus) {
       for (const server of servers) pinToCpus(server.pid, options.cpus)
@@ -163,6 +210,7 @@ async function main (): Promise<void> {
       { server: baseline, route: ROUTE, headers },
       ...peers.map((server) => ({ server, route: ROUTE, headers: peerHeaders })),
       { server: backplane, route: ROUTE, headers },
+      ...(traced ? [{ server: traced, route: ROUTE, headers }] : []),
       { server: backplane, route: PROJECT_ROUTE, path: projectPath, headers }
     ]
     const load = { before: loadavg()[0] ?? 0, after: 0 }
@@ -181,8 +229,11 @@ async function main (): Promise<void> {
     const memory: Record<string, { rssMb: number, peakRssMb: number }> = {}
     for (const server of servers) memory[server.name] = { rssMb: mb((await statusKb(server.pid, 'VmRSS')) ?? 0), peakRssMb: mb((await statusKb(server.pid, 'VmHWM')) ?? 0) }
     await stopAll()
+    // Read after stopAll: the traced server's shutdown flushes its last spans to the sink.
+    await sink?.close()
 
-    const compared = ratios(summaries)
+    // The traced server is reported on its own (tracingSummary), not in the peers' ratio table.
+    const compared = ratios(summaries.filter((s) => s.server !== 'traced'))
     const checked = [...verdicts(compared, ROUTE, PROJECT_ROUTE), ...fixedVerdict(fixed, ROUTE)]
     process.stdout.write('\n' + table(TARGETS_HEADER, targetRows(summaries)) + '\n\n' + table(RATIOS_HEADER, ratioRows(compared)) + '\n')
     if (fixed.length > 0) process.stdout.write(`\nat half of each one's median req/s, ${options.fixedRate} s each:\n` + table(FIXED_HEADER, fixedRows(fixed)) + '\n')
@@ -191,6 +242,7 @@ async function main (): Promise<void> {
     process.stdout.write('req/s ratio = Backplane/other throughput; CPU/req ratio = Backplane/other CPU time per request (server process, all threads)\n')
     for (const v of checked) process.stdout.write(`target (issue ${v.issue}): ${v.target}: ${v.met ? 'met' : 'MISSED'} (${v.measured})\n`)
     process.stdout.write(`load average (1 min) before ${load.before.toFixed(2)}, after ${load.after.toFixed(2)} on ${machine().cpus} CPUs${load.before > 1 ? ' (the machine was busy before the run: trust CPU/req more than req/s)' : ''}\n`)
+    const tracing = sink && traced ? tracingSummary(summaries, sink, { backplane: backplane.otelModules, traced: traced.otelModules }) : undefined
     warnNon2xx(runs)
     process.stdout.write(`RSS after the runs (MB): ${Object.entries(memory).map(([name, m]) => `${name} ${m.rssMb} (peak ${m.peakRssMb})`).join(', ')}\n`)
 
@@ -207,6 +259,7 @@ async function main (): Promise<void> {
       ratios: compared,
       verdicts: checked,
       fixedRate: fixed,
+      tracing,
       runs,
       memory
     })

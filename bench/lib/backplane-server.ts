@@ -1,6 +1,7 @@
 // Child process: Backplane through start(), the whole production pipeline, logging at info to a rotating file.
 // Registered before anything imports drizzle, exactly as the CLI entry (src/main.ts) does.
 import '../../src/platform/module-hooks.ts'
+import { createRequire } from 'node:module'
 import { pino } from 'pino'
 import type { RunningServer } from '../../src/server.ts'
 import { onStop, report } from './servers.ts'
@@ -28,7 +29,11 @@ try {
   server = await start(config, { logger })
   const address = server.app.server.address()
   const port = typeof address === 'object' && address ? address.port : 0
-  report({ type: 'ready', url: `http://127.0.0.1:${port}`, databaseUrl: server.database.url })
+  // What tracing loaded, from the CommonJS module cache (no loader hook that would cost the measured
+  // run): the no-op @opentelemetry/api that prom-client requires is not counted, as in test/system/tracing.test.ts.
+  const otelModules = Object.keys(createRequire(import.meta.url).cache)
+    .filter((m) => /@opentelemetry|@fastify\/otel|import-in-the-middle|require-in-the-middle/.test(m) && !m.includes('/node_modules/@opentelemetry/api/')).length
+  report({ type: 'ready', url: `http://127.0.0.1:${port}`, databaseUrl: server.database.url, otelModules })
   const running = server
   onStop(async () => {
     await running.shutdown()

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 /** ChildMessage is what a benchmark server child tells its parent over IPC. */
-export type ChildMessage = { type: 'ready', url: string, databaseUrl?: string } | { type: 'failed', message: string }
+export type ChildMessage = { type: 'ready', url: string, databaseUrl?: string, otelModules?: number } | { type: 'failed', message: string }
 
 /** ParentMessage is what the parent tells a benchmark server child. */
 export type ParentMessage = { type: 'stop' }
@@ -14,6 +14,8 @@ export interface ServerChild {
   pid: number
   /** databaseUrl is the PostgreSQL the server uses, when it reports one (Backplane: also the embedded server's). */
   databaseUrl?: string
+  /** otelModules is how many OpenTelemetry SDK, instrumentation or loader-hook modules it had loaded once ready, when it reports it (Backplane). */
+  otelModules?: number
   /** stop asks the child to shut down gracefully and waits for its exit code (SIGKILL after the timeout). */
   stop: (timeoutMs?: number) => Promise<number | null>
 }
@@ -48,7 +50,7 @@ export async function startServer (name: string, script: string, options: Server
     // The server's own stdout (Backplane's JSON log copy) goes to /dev/null, like a discarded container log.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc']
   })
-  const ready = await new Promise<{ url: string, databaseUrl?: string }>((resolve, reject) => {
+  const ready = await new Promise<{ url: string, databaseUrl?: string, otelModules?: number }>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`${name} did not start within ${options.startTimeoutMs ?? 120_000} ms`)) }, options.startTimeoutMs ?? 120_000)
     child.on('message', (msg: ChildMessage) => {
       clearTimeout(timer)
@@ -68,6 +70,7 @@ export async function startServer (name: string, script: string, options: Server
     name,
     url: ready.url,
     ...(ready.databaseUrl ? { databaseUrl: ready.databaseUrl } : {}),
+    ...(ready.otelModules === undefined ? {} : { otelModules: ready.otelModules }),
     pid: child.pid!,
     async stop (timeoutMs = 30_000) {
       const done = exited(child)
