@@ -173,8 +173,11 @@ describe('OpenAPI document (development)', () => {
       const file = join(dir, 'openapi.json')
       await writeFile(file, JSON.stringify(doc, null, 2))
       const result = await redoclyLint(file, dir)
-      expect(result.problems.map((e) => `${e.severity} ${e.ruleId}: ${e.message} ${e.location?.[0]?.pointer ?? ''}`)).toEqual([])
-      expect(result.code).toBe(0)
+      // The one exception: the OAuth/OIDC redirection endpoint (RFC 6749 §3.1.2) answers only with a
+      // redirect, so it has no 2XX response to document. Anything else Redocly reports fails the test.
+      const redirectOnly = (e: LintProblem) => e.ruleId === 'operation-2xx-response' && e.location?.[0]?.pointer === '#/paths/~1api~1v1~1auth~1oidc~1callback/get/responses'
+      expect(result.problems.filter((e) => !redirectOnly(e)).map((e) => `${e.severity} ${e.ruleId}: ${e.message} ${e.location?.[0]?.pointer ?? ''}`)).toEqual([])
+      expect(result.problems.filter((e) => e.severity === 'error')).toEqual([])
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
