@@ -141,7 +141,11 @@ async function main (): Promise<void> {
   try {
     say(`Database: ${database.describe}`)
     // Every node shares one secret (as a cluster must: it unlocks the signing keys in the database).
-    const settings = { BACKPLANE_SECRET: randomBytes(36).toString('base64url'), RATE_LIMIT_USER_PER_MINUTE: '1000000', AUTH_ACCESS_TTL_SECONDS: '86400' }
+    // The setups share one database, hence one outbox, but not one pub/sub: a relay pass of one setup
+    // that ran between another setup's commit and its relayOnce published that event to the wrong
+    // processes, and its subscribers never got it (the "0 of 500" of the first --workers run). The
+    // timed relay loops therefore pass once a minute (the maximum): each broadcast is relayed by its publisher.
+    const settings = { BACKPLANE_SECRET: randomBytes(36).toString('base64url'), RATE_LIMIT_USER_PER_MINUTE: '1000000', AUTH_ACCESS_TTL_SECONDS: '86400', EVENTS_RELAY_INTERVAL_MS: '60000' }
     const backplane = (label: string, extra: Record<string, string> = {}, prof = false) => forkRpc(label, serverScript('./ws-backplane-server.ts'),
       backplaneEnv(database, logDir, 'production', { ...settings, ...extra }),
       ['--expose-gc', ...startNodeFlags(), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}cpu-${stamp}/${label}`] : [])])
@@ -163,6 +167,8 @@ async function main (): Promise<void> {
         const workers = (i: number) => forkRpc(`workers-${i}`, serverScript('./ws-workers-server.ts'),
           backplaneEnv(database, logDir, 'production', { ...settings, WEB_CONCURRENCY: String(options.workers) }), ['--expose-gc', ...startNodeFlags()])
         setups.push(await openSetup(`backplane, ${options.workers} workers`, workers, tokens, projectId, undefined, options.perServer * options.workers))
+        const { perWorker } = await setups.at(-1)!.publisher.call<{ perWorker: Array<{ sockets: number, descriptors: number }> }>('stats')
+        say(`  per worker: ${perWorker.map((w) => `${w.sockets} sockets, ${w.descriptors} open files`).join('; ')}`)
       }
       if (options.redisUrl) {
         // Node B publishes; the clients hold their sockets on node A (and its other processes, if any).

@@ -63,8 +63,8 @@ try {
         await app.events.record({ type: 'bench.ping', aggregate: 'bench:ws', channels: [channel], data: { sentAt, round: Number(req.round) } }, tx)
       })
       const committedAt = Date.now()
-      await app.events.relayOnce()
-      return { sentAt, committedAt, relayedAt: Date.now() }
+      const relayed = await app.events.relayOnce()
+      return { sentAt, committedAt, relayedAt: Date.now(), relayed }
     },
     stats: () => ({ sockets: app.realtime.sockets(), memory: process.memoryUsage() }),
     gc: () => { globalThis.gc?.(); return { gc: typeof globalThis.gc === 'function' } },

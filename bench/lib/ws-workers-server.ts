@@ -5,6 +5,7 @@
 // `stats` and `gc` are gathered from every worker. Registered before anything imports drizzle.
 import '../../src/platform/module-hooks.ts'
 import cluster, { type Worker } from 'node:cluster'
+import { readdirSync } from 'node:fs'
 import { serveRpc } from './ws-rpc.ts'
 
 const { loadConfig } = await import('../../src/config.ts')
@@ -22,15 +23,17 @@ if (cluster.isWorker) {
     if (typeof msg !== 'object' || msg === null || !('bench' in msg)) return
     const answer = (body: Record<string, unknown>) => { process.send?.({ bench: 'answer', id: msg.id, body } satisfies BenchAnswer) }
     if (msg.bench === 'gc') { globalThis.gc?.(); answer({}) }
-    if (msg.bench === 'stats') answer({ sockets: app.realtime.sockets(), memory: process.memoryUsage() })
+    // Open descriptors (Linux): each worker must stay under the sandbox's 20,000 a process.
+    const descriptors = () => { try { return readdirSync('/proc/self/fd').length } catch { return -1 } }
+    if (msg.bench === 'stats') answer({ sockets: app.realtime.sockets(), descriptors: descriptors(), memory: process.memoryUsage() })
     if (msg.bench === 'publish') {
       const sentAt = Date.now()
       app.db.transaction(async (tx) => {
         await app.events.record({ type: 'bench.ping', aggregate: 'bench:ws', channels: [`project:${String(msg.projectId)}`], data: { sentAt, round: Number(msg.round) } }, tx)
       }).then(async () => {
         const committedAt = Date.now()
-        await app.events.relayOnce()
-        answer({ sentAt, committedAt, relayedAt: Date.now() })
+        const relayed = await app.events.relayOnce()
+        answer({ sentAt, committedAt, relayedAt: Date.now(), relayed })
       }, (err: unknown) => { answer({ error: String(err) }) })
     }
   })
@@ -62,7 +65,8 @@ if (cluster.isWorker) {
       stats: async () => {
         const all = await Promise.all(workers().map((w) => ask(w, { bench: 'stats' })))
         const heapUsed = all.reduce((n, s) => n + (s.memory as NodeJS.MemoryUsage).heapUsed, process.memoryUsage().heapUsed)
-        return { sockets: all.reduce((n, s) => n + Number(s.sockets), 0), memory: { ...process.memoryUsage(), heapUsed } }
+        const perWorker = all.map((s) => ({ sockets: Number(s.sockets), descriptors: Number(s.descriptors) }))
+        return { sockets: all.reduce((n, s) => n + Number(s.sockets), 0), perWorker, memory: { ...process.memoryUsage(), heapUsed } }
       },
       gc: async () => {
         globalThis.gc?.()
