@@ -7,7 +7,7 @@ const Url = Type.String({ format: 'uri', minLength: 8, maxLength: 2048 })
 export const ProviderParams = Type.Object({ provider: Slug }, { additionalProperties: false })
 
 /** IdParams names a stored object by id. */
-export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })
 
 /** CreateProviderSchema adds a provider: a preset (google, microsoft, github) or any OpenID Connect issuer (generic). */
 export const CreateProviderSchema = Type.Object({
