@@ -65,3 +65,9 @@ export async function browse (start: string, until: string): Promise<string> {
   }
   throw new Error(`too many redirects from ${start}`)
 }
+
+/** land calls Backplane's callback like the browser and returns the frontend URL it sends the browser to (or the problem). */
+export async function land (callback: string, requestId?: string) {
+  const res = await fetch(callback, { redirect: 'manual', headers: requestId ? { 'x-request-id': requestId } : {} })
+  return { status: res.status, location: res.headers.get('location') ? new URL(res.headers.get('location')!) : undefined, body: res.status >= 400 ? (await res.json()) as { code: string } : undefined }
+}

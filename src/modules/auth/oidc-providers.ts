@@ -3,15 +3,16 @@ import * as client from 'openid-client'
 import type { SecretBox } from '../../lib/secret-box.ts'
 import type { Database } from '../../platform/db.ts'
 import { oidcErrors } from './errors.ts'
+import { GITHUB_ENDPOINTS, githubConfiguration, type GithubEndpoints } from './github-oauth.ts'
 import { oidcProviders } from './table.ts'
 
 /** OidcProviderRow is a stored provider. */
 export type OidcProviderRow = typeof oidcProviders.$inferSelect
 
-/** ProviderPreset names a known provider shape; `generic` is any OpenID Connect issuer with discovery. */
-export type ProviderPreset = 'google' | 'microsoft' | 'generic'
+/** ProviderPreset names a known provider shape; `generic` is any OpenID Connect issuer with discovery, `github` is GitHub's plain OAuth2. */
+export type ProviderPreset = 'google' | 'microsoft' | 'generic' | 'github'
 
-const PRESETS: Record<Exclude<ProviderPreset, 'generic'>, { issuer: (tenant?: string) => string, displayName: string }> = {
+const PRESETS: Record<'google' | 'microsoft', { issuer: (tenant?: string) => string, displayName: string }> = {
   google: { issuer: () => 'https://accounts.google.com', displayName: 'Google' },
   // A tenant id (or "organizations"/"common" with a tenant-independent issuer check upstream) names the directory.
   microsoft: { issuer: (tenant = 'common') => `https://login.microsoftonline.com/${tenant}/v2.0`, displayName: 'Microsoft' }
@@ -29,6 +30,8 @@ export interface ProviderInput {
   clientId: string
   clientSecret?: string
   scopes?: string
+  /** endpoints override GitHub's URLs (GitHub Enterprise Server); github.com's otherwise. */
+  endpoints?: Partial<GithubEndpoints>
 }
 
 /**
@@ -38,8 +41,18 @@ export interface ProviderInput {
 export function createOidcProviders ({ db, box, production }: { db: Database, box: SecretBox, production: boolean }) {
   const configs = new Map<string, { at: number, config: Promise<client.Configuration> }>()
 
+  // Plain http is only for a provider on this machine outside production (local development and tests).
+  const allowed = (url: string) => {
+    if (!URL.canParse(url)) return false
+    return new URL(url).protocol === 'https:' || (LOOPBACK.test(url) && !production)
+  }
+
   async function discover (row: OidcProviderRow): Promise<client.Configuration> {
     const secret = row.clientSecretSealed ? box.open(row.clientSecretSealed) : undefined
+    if (row.kind === 'github') {
+      const endpoints = row.endpoints ?? GITHUB_ENDPOINTS
+      return githubConfiguration(endpoints, row.clientId, secret, !production && Object.values(endpoints).every((u) => LOOPBACK.test(u)))
+    }
     // Plain http only for a provider on this machine outside production (local development and tests).
     const insecure = !production && LOOPBACK.test(row.issuer)
     try {
@@ -52,13 +65,34 @@ export function createOidcProviders ({ db, box, production }: { db: Database, bo
     }
   }
 
+  // GitHub speaks plain OAuth2: no issuer to discover, so its endpoints are stored (github.com's by default).
+  async function createGithub (input: ProviderInput): Promise<OidcProviderRow> {
+    if (!input.clientSecret) throw oidcErrors.OIDC_PROVIDER_INVALID('A GitHub OAuth app needs its client secret')
+    const endpoints = { ...GITHUB_ENDPOINTS, ...input.endpoints }
+    if (!Object.values(endpoints).every(allowed)) throw oidcErrors.OIDC_PROVIDER_INVALID('GitHub endpoints must be https URLs')
+    const [row] = await db.insert(oidcProviders).values({
+      slug: input.slug,
+      kind: 'github',
+      displayName: input.displayName ?? 'GitHub',
+      issuer: new URL(endpoints.authorization).origin,
+      clientId: input.clientId,
+      clientSecretSealed: box.seal(input.clientSecret),
+      scopes: input.scopes ?? 'read:user user:email',
+      endpoints
+    }).returning()
+    return row!
+  }
+
   return {
-    /** create stores a provider from a preset (Google, Microsoft) or any issuer (generic). */
+    /** create stores a provider from a preset (Google, Microsoft, GitHub) or any issuer (generic). */
     async create (input: ProviderInput): Promise<OidcProviderRow> {
+      if (input.preset === 'github') return createGithub(input)
+      if (input.endpoints) throw oidcErrors.OIDC_PROVIDER_INVALID('endpoints are for GitHub; OpenID Connect providers are read through discovery')
+      if (input.scopes && !/^openid( |$)/.test(input.scopes)) throw oidcErrors.OIDC_PROVIDER_INVALID('OpenID Connect scopes start with openid')
       const preset = input.preset === 'generic' ? undefined : PRESETS[input.preset]
       const issuer = preset ? preset.issuer(input.tenant) : input.issuer
       if (!issuer) throw oidcErrors.OIDC_PROVIDER_INVALID('A generic provider needs its issuer URL')
-      if (!issuer.startsWith('https://') && !(LOOPBACK.test(issuer) && !production)) throw oidcErrors.OIDC_PROVIDER_INVALID('The issuer must be an https URL')
+      if (!allowed(issuer)) throw oidcErrors.OIDC_PROVIDER_INVALID('The issuer must be an https URL')
       const [row] = await db.insert(oidcProviders).values({
         slug: input.slug,
         kind: 'oidc',

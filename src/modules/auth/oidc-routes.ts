@@ -91,7 +91,7 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
 
     app.post('/api/v1/admin/identity-providers', {
       config: { access: 'user:manage' },
-      schema: { tags: ['admin'], operationId: 'createIdentityProvider', summary: 'Add an OpenID Connect provider (Google, Microsoft or any issuer); the client secret is stored sealed', body: CreateProviderSchema, response: { 201: ProviderListSchema.properties.items.items, ...problems } }
+      schema: { tags: ['admin'], operationId: 'createIdentityProvider', summary: 'Add an identity provider (Google, Microsoft, any OpenID Connect issuer, or GitHub over OAuth2); the client secret is stored sealed', body: CreateProviderSchema, response: { 201: ProviderListSchema.properties.items.items, ...problems } }
     }, async (request, reply) => {
       const row = await providers.create(request.body)
       app.securityEvents.fromRequest(request, { action: 'identity_provider.created', outcome: 'success', targetType: 'identity-provider', targetId: row.id, details: { slug: row.slug, issuer: row.issuer } })

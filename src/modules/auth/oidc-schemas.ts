@@ -7,18 +7,23 @@ const Url = Type.String({ format: 'uri', minLength: 8, maxLength: 2048 })
 export const ProviderParams = Type.Object({ provider: Slug }, { additionalProperties: false })
 
 /** IdParams names a stored object by id. */
-export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })
 
-/** CreateProviderSchema adds a provider: a preset (google, microsoft) or any OpenID Connect issuer (generic). */
+/** CreateProviderSchema adds a provider: a preset (google, microsoft, github) or any OpenID Connect issuer (generic). */
 export const CreateProviderSchema = Type.Object({
   slug: Slug,
-  preset: Type.Union([Type.Literal('google'), Type.Literal('microsoft'), Type.Literal('generic')]),
+  preset: Type.Union([Type.Literal('google'), Type.Literal('microsoft'), Type.Literal('generic'), Type.Literal('github')]),
   displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
   issuer: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'The issuer URL (generic); its /.well-known/openid-configuration is read' })),
   tenant: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.-]{1,100}$', maxLength: 100, description: 'Microsoft: the directory (tenant) id; default common' })),
   clientId: Type.String({ minLength: 1, maxLength: 512 }),
   clientSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Stored sealed; never shown again' })),
-  scopes: Type.Optional(Type.String({ pattern: '^openid( [A-Za-z0-9_:./-]+)*$', maxLength: 512, description: 'Space-separated, starting with openid; default "openid email profile"' }))
+  scopes: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:./-]+( [A-Za-z0-9_:./-]+)*$', maxLength: 512, description: 'Space-separated; OpenID Connect: starting with openid, default "openid email profile"; GitHub: default "read:user user:email"' })),
+  endpoints: Type.Optional(Type.Object({
+    authorization: Type.Optional(Url),
+    token: Type.Optional(Url),
+    user: Type.Optional(Type.String({ format: 'uri', minLength: 8, maxLength: 2048, description: 'The /user API URL; its /emails is read as well' }))
+  }, { additionalProperties: false, description: 'GitHub only: GitHub Enterprise Server URLs; github.com by default' }))
 }, { additionalProperties: false })
 
 /** ProviderSchema is a provider as admins see it (never the client secret). */

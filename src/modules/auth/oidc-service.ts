@@ -8,9 +8,10 @@ import type { UsersService } from '../users/index.ts'
 import type { AuthChallenges } from './auth-challenges.ts'
 import { mfaErrors, oidcErrors } from './errors.ts'
 import type { FlowAudit } from './flow-audit.ts'
+import { GITHUB_ENDPOINTS, githubClaims, type ProviderClaims } from './github-oauth.ts'
 import type { MfaService } from './mfa-service.ts'
 import type { OidcIdentities } from './oidc-identities.ts'
-import type { OidcProviders } from './oidc-providers.ts'
+import type { OidcProviderRow, OidcProviders } from './oidc-providers.ts'
 import type { AuthService, RequestContext } from './service.ts'
 
 /** OidcFlow is what a sign-in attempt keeps between its start and the provider's redirect back. */
@@ -85,15 +86,40 @@ export function createOidcService ({ db, config, providers, identities, challeng
     const provider = await providers.bySlug(slug)
     const configuration = await providers.configuration(provider)
     const verifier = client.randomPKCECodeVerifier()
-    const nonce = client.randomNonce()
+    // GitHub issues no ID token, so it has no nonce to check; state and PKCE guard its flow.
+    const nonce = provider.kind === 'oidc' ? client.randomNonce() : ''
     const state = client.randomState()
     const flow: OidcFlow = { providerId: provider.id, verifier: box.seal(verifier), nonce, returnTo: target, mode }
     await challenges.create('oidc', { token: state, userId, audience, data: { ...flow }, ttlMs: FLOW_TTL_MS })
     audit(ctx, { action: 'auth.oidc_started', outcome: 'success', actorId: userId ?? null, targetType: 'identity-provider', targetId: provider.id, details: { provider: slug, mode } })
     const url = client.buildAuthorizationUrl(configuration, {
-      redirect_uri: callbackUrl, scope: provider.scopes, state, nonce, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'
+      redirect_uri: callbackUrl, scope: provider.scopes, state, ...(nonce ? { nonce } : {}), code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'
     })
     return { authorizationUrl: url.toString() }
+  }
+
+  // identify exchanges the code (with the PKCE verifier and state) and says who the person is: from
+  // the checked ID token (and userinfo) for OpenID Connect, from GitHub's API for GitHub.
+  async function identify (provider: OidcProviderRow, currentUrl: URL, flow: OidcFlow, state: string): Promise<ProviderClaims | undefined> {
+    const configuration = await providers.configuration(provider)
+    const oidc = provider.kind === 'oidc'
+    const tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
+      pkceCodeVerifier: box.open(flow.verifier), expectedState: state, ...(oidc ? { expectedNonce: flow.nonce } : {}), idTokenExpected: oidc
+    })
+    if (!oidc) return githubClaims(configuration, tokens.access_token, provider.endpoints ?? GITHUB_ENDPOINTS)
+    let claims: client.IDToken | undefined = tokens.claims()
+    // Providers may keep profile claims out of the ID token (OIDC Core 5.4): ask the userinfo
+    // endpoint, which must answer for the same subject.
+    if (claims && claims.email === undefined && configuration.serverMetadata().userinfo_endpoint) {
+      claims = { ...(await client.fetchUserInfo(configuration, tokens.access_token, claims.sub)), ...claims }
+    }
+    if (!claims) return undefined
+    return {
+      sub: claims.sub,
+      email: typeof claims.email === 'string' ? claims.email : undefined,
+      email_verified: claims.email_verified === true,
+      name: typeof claims.name === 'string' ? claims.name : undefined
+    }
   }
 
   async function signInCode (userId: string, audience: string, method: string): Promise<string> {
@@ -137,23 +163,14 @@ export function createOidcService ({ db, config, providers, identities, challeng
       }
       if (!provider?.enabled) return fail('provider_unavailable')
       if (currentUrl.searchParams.has('error')) return fail('provider_refused', currentUrl.searchParams.get('error') ?? undefined)
-      let claims: client.IDToken | undefined
+      let claims: ProviderClaims | undefined
       try {
-        const configuration = await providers.configuration(provider)
-        const tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
-          pkceCodeVerifier: box.open(flow.verifier), expectedState: state, expectedNonce: flow.nonce, idTokenExpected: true
-        })
-        claims = tokens.claims()
-        // Providers may keep profile claims out of the ID token (OIDC Core 5.4): ask the userinfo
-        // endpoint, which must answer for the same subject.
-        if (claims && claims.email === undefined && configuration.serverMetadata().userinfo_endpoint) {
-          claims = { ...(await client.fetchUserInfo(configuration, tokens.access_token, claims.sub)), ...claims }
-        }
+        claims = await identify(provider, currentUrl, flow, state)
       } catch (err) {
-        return fail('id_token_invalid', whyRefused(err))
+        return fail(provider.kind === 'oidc' ? 'id_token_invalid' : 'provider_response_invalid', whyRefused(err))
       }
       if (!claims) return fail('id_token_invalid', 'no ID token')
-      const email = typeof claims.email === 'string' ? claims.email : undefined
+      const email = claims.email
       const existing = await identities.find(provider.id, claims.sub)
       if (flow.mode === 'link') {
         if (!challenge.userId) return fail('state_invalid')
@@ -174,7 +191,7 @@ export function createOidcService ({ db, config, providers, identities, challeng
         return withParams(flow.returnTo, { link_token: link, provider: provider.slug })
       }
       if (config.auth.registration !== 'open') return fail('registration_closed')
-      const name = typeof claims.name === 'string' ? claims.name.slice(0, 200) : undefined
+      const name = claims.name?.slice(0, 200)
       const user = await users.create({ email, name, passwordHash: null, emailVerified: true })
       audit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id, details: { provider: provider.slug } })
       await linkIdentity(user.id, provider.id, claims.sub, email, provider.slug, ctx)

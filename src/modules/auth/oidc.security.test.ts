@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { expectAudit } from '../../../test/helpers/audit.ts'
 import { as, makeUser } from '../../../test/helpers/auth.ts'
-import { browse, startTestProvider, type TestProvider } from '../../../test/helpers/oidc.ts'
+import { browse, land, startTestProvider, type TestProvider } from '../../../test/helpers/oidc.ts'
 import { freePort } from '../../../test/helpers/process.ts'
 import { readmeBlock } from '../../../test/helpers/readme.ts'
 import { spawn, spawnSync } from 'node:child_process'
@@ -52,12 +52,6 @@ async function toCallback (provider = 'company', path = `/api/v1/auth/oidc/${pro
   expect(authorizationUrl.searchParams.get('nonce')).toBeTruthy()
   const callback = await browse(authorizationUrl.toString(), `${base}/api/v1/auth/oidc/callback`)
   return { callback, state: authorizationUrl.searchParams.get('state')! }
-}
-
-/** land calls Backplane's callback like the browser and returns the frontend URL it sends the browser to. */
-async function land (callback: string, requestId?: string) {
-  const res = await fetch(callback, { redirect: 'manual', headers: requestId ? { 'x-request-id': requestId } : {} })
-  return { status: res.status, location: res.headers.get('location') ? new URL(res.headers.get('location')!) : undefined, body: res.status >= 400 ? (await res.json()) as { code: string } : undefined }
 }
 
 const exchange = (loginCode: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/oidc/exchange', payload: { loginCode } })

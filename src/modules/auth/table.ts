@@ -99,6 +99,8 @@ export const oidcProviders = pgTable('oidc_providers', {
   clientId: text('client_id').notNull(),
   clientSecretSealed: text('client_secret_sealed'),
   scopes: text('scopes').notNull(),
+  /** endpoints are a GitHub provider's OAuth2 and API URLs (GitHub has no discovery); null for OpenID Connect. */
+  endpoints: jsonb('endpoints').$type<{ authorization: string, token: string, user: string }>(),
   enabled: boolean('enabled').notNull().default(true)
 }, (t) => [uniqueIndex('oidc_providers_slug_unique').on(t.slug)])
 
