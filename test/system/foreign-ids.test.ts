@@ -52,7 +52,9 @@ describe('foreign ids in bodies and query strings (AZ-02)', () => {
         const props = op.requestBody?.content?.['application/json']?.schema?.properties ?? {}
         for (const [key, sub] of Object.entries(props)) {
           if (/Ids?$/.test(key)) fields.add(`${method.toUpperCase()} ${path} ${key}`)
-          for (const inner of Object.keys(sub.properties ?? {})) if (/Ids?$/.test(inner)) fields.add(`${method.toUpperCase()} ${path} ${key}.${inner}`)
+          // WebAuthn's `response.rawId` is the authenticator's credential id, not a Backplane object's
+          // id: the passkeys service looks it up among the signed-in user's own passkeys (PK-01…PK-03).
+          for (const inner of Object.keys(sub.properties ?? {})) if (/Ids?$/.test(inner) && inner !== 'rawId') fields.add(`${method.toUpperCase()} ${path} ${key}.${inner}`)
         }
       }
     }
