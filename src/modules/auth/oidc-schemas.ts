@@ -1,3 +1,4 @@
+import { idSchema } from '../../lib/ids.ts'
 import { Type } from 'typebox'
 
 const Slug = Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$', minLength: 2, maxLength: 40, description: 'The provider\'s name in URLs, e.g. google' })
@@ -7,7 +8,7 @@ const Url = Type.String({ format: 'uri', minLength: 8, maxLength: 2048 })
 export const ProviderParams = Type.Object({ provider: Slug }, { additionalProperties: false })
 
 /** IdParams names a stored object by id. */
-export const IdParams = Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }, { additionalProperties: false })
+export const IdParams = Type.Object({ id: idSchema() }, { additionalProperties: false })
 
 /** CreateProviderSchema adds a provider: a preset (google, microsoft, github) or any OpenID Connect issuer (generic). */
 export const CreateProviderSchema = Type.Object({
@@ -28,7 +29,7 @@ export const CreateProviderSchema = Type.Object({
 
 /** ProviderSchema is a provider as admins see it (never the client secret). */
 export const ProviderSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: idSchema(),
   slug: Type.String(),
   displayName: Type.String(),
   issuer: Type.String(),
@@ -77,7 +78,7 @@ export const ConfirmLinkSchema = Type.Object({
 /** IdentityListSchema is the user's linked providers. */
 export const IdentityListSchema = Type.Object({
   items: Type.Array(Type.Object({
-    id: Type.String({ format: 'uuid' }),
+    id: idSchema(),
     provider: Type.String(),
     displayName: Type.String(),
     email: Type.Union([Type.String(), Type.Null()]),

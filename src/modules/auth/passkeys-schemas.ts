@@ -1,3 +1,4 @@
+import { idSchema } from '../../lib/ids.ts'
 import { Type } from 'typebox'
 
 const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*={0,2}$', maxLength: max })
@@ -54,7 +55,7 @@ export const WebAuthnOptionsSchema = Type.Object({}, { additionalProperties: tru
 
 /** PasskeySchema is one passkey as its owner sees it. */
 export const PasskeySchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: idSchema(),
   name: Type.String(),
   backedUp: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
