@@ -18,7 +18,7 @@ const FIXTURE = ['test/fixtures/serve-under-load.ts']
 it('RL-01 R-SIGTERM: no request started before SIGTERM fails, readiness turns 503 at once, sockets get 1001, no job is lost or applied twice, exit 0 within 25 s', { timeout: 90_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'backplane-sigterm-'))
   dirs.push(dir)
-  const bp = await spawnBackplane({ DATA_DIR: dir, SHUTDOWN_DELAY_MS: '1000' }, FIXTURE, 60_000)
+  const bp = await spawnBackplane({ DATA_DIR: dir, SHUTDOWN_DELAY_MS: '1000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000' }, FIXTURE, 60_000)
   procs.push(bp)
   const { accessToken } = await (await fetch(`${bp.url}/test/token`, { method: 'POST' })).json() as { accessToken: string }
   const sockets: TestSocket[] = []
