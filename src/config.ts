@@ -84,9 +84,7 @@ export const ConfigSchema = Type.Object({
   WEBHOOKS_RETRY_SCHEDULE: Type.String({ default: '5s,30s,2m,10m,30m,1h,3h', pattern: '^ *[0-9]+(ms|s|m|h) *(, *[0-9]+(ms|s|m|h) *){0,19}$', maxLength: 400, description: 'Delays before each webhook retry (jittered between half and all of each); attempts = entries + 1' }),
   WEBHOOKS_CONCURRENCY: Int(16, 1, 1000, 'Webhook attempts a node runs at once'),
   WEBHOOKS_PER_ENDPOINT_CONCURRENCY: Int(2, 1, 100, 'Attempts in flight to one endpoint across all nodes'),
-  WEBHOOKS_MAX_PER_PROJECT: Int(20, 1, 1000, 'Most webhook endpoints one project may hold'),
-  WEBHOOKS_BREAKER_THRESHOLD: Int(5, 1, 1000, 'Consecutive failed attempts to one endpoint that open its circuit breaker (its deliveries then wait, uncounted)'),
-  WEBHOOKS_BREAKER_HALF_OPEN_MS: Int(30000, 100, 3600000, 'How long an open webhook endpoint breaker waits before one probe attempt')
+  WEBHOOKS_MAX_PER_PROJECT: Int(20, 1, 1000, 'Most webhook endpoints one project may hold')
 }, { additionalProperties: true })
 
 type RawConfig = Static<typeof ConfigSchema>
@@ -182,9 +180,7 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       retryDelaysMs: parseDurations(raw.WEBHOOKS_RETRY_SCHEDULE),
       concurrency: raw.WEBHOOKS_CONCURRENCY,
       perEndpointConcurrency: raw.WEBHOOKS_PER_ENDPOINT_CONCURRENCY,
-      maxPerProject: raw.WEBHOOKS_MAX_PER_PROJECT,
-      breakerThreshold: raw.WEBHOOKS_BREAKER_THRESHOLD,
-      breakerHalfOpenMs: raw.WEBHOOKS_BREAKER_HALF_OPEN_MS
+      maxPerProject: raw.WEBHOOKS_MAX_PER_PROJECT
     },
     shutdown: {
       delay: raw.SHUTDOWN_DELAY_MS ?? (production ? 5000 : 0),

@@ -13,8 +13,6 @@ export interface BreakerOptions {
   threshold?: number
   /** halfOpenAfterMs is how long an open breaker refuses every call before letting one probe through (default 1000). */
   halfOpenAfterMs?: number
-  /** readiness false keeps an open breaker out of `/health/ready` (one customer's webhook endpoint is no reason to call the node degraded); default true. */
-  readiness?: boolean
 }
 
 /** Breaker guards one dependency: `execute` runs a call unless the breaker is open, when it throws `BrokenCircuitError` at once. */
@@ -31,7 +29,7 @@ export interface Breaker {
 export interface Breakers {
   /** create makes (or returns the existing) breaker named `dependency`. */
   create: (dependency: string, options: BreakerOptions) => Breaker
-  /** notClosed lists the breakers that count for readiness and are not closed, by name. */
+  /** open lists the breakers that are not closed, by name. */
   notClosed: () => Record<string, BreakerState>
   /** remove forgets a breaker (a deleted webhook endpoint) and its gauge series. */
   remove: (dependency: string) => void
@@ -66,7 +64,7 @@ export default fp(async function breakers (app) {
     labelNames: ['dependency'] as const,
     registers: [app.metrics]
   })
-  const all = new Map<string, Breaker & { dispose: () => void, readiness: boolean }>()
+  const all = new Map<string, Breaker & { dispose: () => void }>()
 
   const registry: Breakers = {
     create (dependency, options) {
@@ -93,15 +91,14 @@ export default fp(async function breakers (app) {
         state: () => STATES[policy.state],
         // cockatiel moves to half-open only when a call arrives after halfOpenAfter: until then, refuse.
         refusing: () => policy.state === CircuitState.Open && Date.now() - openedAt < halfOpenAfterMs,
-        dispose: () => { listener.dispose() },
-        readiness: options.readiness ?? true
+        dispose: () => { listener.dispose() }
       }
       all.set(dependency, breaker)
       return breaker
     },
     notClosed () {
       const out: Record<string, BreakerState> = {}
-      for (const [name, b] of all) if (b.readiness && b.state() !== 'closed') out[name] = b.state()
+      for (const [name, b] of all) if (b.state() !== 'closed') out[name] = b.state()
       return out
     },
     remove (dependency) {

@@ -18,12 +18,8 @@ export function createOneTimeTokens (db: Database) {
     return row
   }
   return {
-    /**
-     * create returns the raw token (to mail) and keeps only its hash; older unused tokens of the same
-     * user and purpose stop working. `then` runs in the token's transaction (queue its mail there:
-     * a token that is not saved sends no link, and a saved one cannot lose its mail).
-     */
-    async create (purpose: Purpose, input: { userId?: string, email?: string, ttlMs: number }, then?: (token: string, tx: Database) => Promise<void>): Promise<string> {
+    /** create returns the raw token (to mail) and keeps only its hash; older unused tokens of the same user and purpose stop working. */
+    async create (purpose: Purpose, input: { userId?: string, email?: string, ttlMs: number }): Promise<string> {
       const token = newOpaqueToken()
       await db.transaction(async (tx) => {
         if (input.userId) {
@@ -37,7 +33,6 @@ export function createOneTimeTokens (db: Database) {
           email: input.email?.trim().toLowerCase() ?? null,
           expiresAt: new Date(Date.now() + input.ttlMs)
         })
-        if (then) await then(token, tx)
       })
       return token
     },

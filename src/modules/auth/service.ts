@@ -68,8 +68,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
   const sendLater = (message: Parameters<Mailer['send']>[0]) => { later(mailer.send(message)) }
 
   async function sendVerification (userId: string, email: string): Promise<void> {
-    await tokens.create('verify_email', { userId, ttlMs: 24 * 3600_000 }, (token, tx) =>
-      mailer.send({ to: email, subject: 'Confirm your email address', text: `Confirm your address: ${link('/verify-email', token)}\nThe link works once, for 24 hours.` }, tx))
+    const token = await tokens.create('verify_email', { userId, ttlMs: 24 * 3600_000 })
+    await mailer.send({ to: email, subject: 'Confirm your email address', text: `Confirm your address: ${link('/verify-email', token)}\nThe link works once, for 24 hours.` })
   }
 
   /**
@@ -78,8 +78,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
    * registration leaves behind does not tell a taken address from a free one either (AU-12).
    */
   async function sendAccountExists (userId: string, email: string): Promise<void> {
-    await tokens.create('reset_password', { userId, ttlMs: 3600_000 }, (token, tx) =>
-      mailer.send({ to: email, subject: 'Someone tried to register with your address', text: `An account already exists for this address. If this was you, sign in, or choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If it was not you, ignore this mail.` }, tx))
+    const token = await tokens.create('reset_password', { userId, ttlMs: 3600_000 })
+    await mailer.send({ to: email, subject: 'Someone tried to register with your address', text: `An account already exists for this address. If this was you, sign in, or choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If it was not you, ignore this mail.` })
   }
 
   /**
@@ -243,8 +243,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       // The token is made after the reply, like the mail: awaiting its two writes here made the reply
       // for a registered address 7 ms slower than for an unknown one (account enumeration, AU-12).
       later((async () => {
-        await tokens.create('reset_password', { userId: user.id, ttlMs: 3600_000 }, (token, tx) =>
-          mailer.send({ to: user.email, subject: 'Reset your password', text: `Choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If you did not ask for it, ignore this mail.` }, tx))
+        const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 3600_000 })
+        await mailer.send({ to: user.email, subject: 'Reset your password', text: `Choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If you did not ask for it, ignore this mail.` })
       })())
     },
 
@@ -277,9 +277,9 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     async invite (email: string, invitedBy: string, ctx: RequestContext): Promise<void> {
       // With registration closed an invitation could never be used: admins create the account instead.
       if (auth.registration === 'closed') throw authFlowErrors.INVITATIONS_OFF()
-      await tokens.create('invite', { email, ttlMs: 7 * 24 * 3600_000 }, (token, tx) =>
-        mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token, `&email=${encodeURIComponent(email)}`)}\nThe invitation works once, for 7 days.` }, tx))
+      const token = await tokens.create('invite', { email, ttlMs: 7 * 24 * 3600_000 })
       audit(ctx, { action: 'user.invited', outcome: 'success', actorId: invitedBy, actorType: 'user', targetType: 'email', details: { email } })
+      await mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token, `&email=${encodeURIComponent(email)}`)}\nThe invitation works once, for 7 days.` })
     },
 
     /**
@@ -289,8 +289,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     async createAccount (input: { email: string, name?: string, roles?: string[] }, createdBy: string, ctx: RequestContext) {
       const created = (row: { id: string, roles: string[] }): SecurityEvent => ({ action: 'user.created', outcome: 'success', targetType: 'user', targetId: row.id, details: { roles: row.roles } })
       const user = await users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles }, { context: contextOf(ctx, createdBy), event: created })
-      await tokens.create('reset_password', { userId: user.id, ttlMs: 7 * 24 * 3600_000 }, (token, tx) =>
-        mailer.send({ to: user.email, subject: 'Your Backplane account', text: `An account was created for you. Choose your password: ${link('/reset-password', token)}\nThe link works once, for 7 days.` }, tx))
+      const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 7 * 24 * 3600_000 })
+      await mailer.send({ to: user.email, subject: 'Your Backplane account', text: `An account was created for you. Choose your password: ${link('/reset-password', token)}\nThe link works once, for 7 days.` })
       return user
     }
   }

@@ -28,12 +28,7 @@ interface UsersDeps {
 }
 
 /** Audited is the audit trail of a change, written in the change's transaction: who asked, and what it did (from the changed row). */
-export interface Audited {
-  context: AuditContext
-  events: (row: UserRow) => SecurityEvent[]
-  /** also runs in the change's transaction after the update (queue the mail the change causes there). */
-  also?: (tx: Database) => Promise<void>
-}
+export interface Audited { context: AuditContext, events: (row: UserRow) => SecurityEvent[] }
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
@@ -59,7 +54,6 @@ export function createUsersService ({ db, cache, rbac, events, audit, revokeSess
     if (row) {
       await events.record(userEvent(type(row), row), tx)
       if (audited) for (const event of audited.events(row)) await audit.record(audited.context, event, tx)
-      if (audited?.also) await audited.also(tx)
     }
     return row
   })

@@ -65,12 +65,6 @@ export function createDeliveriesRepository (db: Database) {
         .where(eq(d.id, id)).returning()
       return row!
     },
-    /** unlease gives back an attempt that was never made (its endpoint's breaker refused it): uncounted, due again in `ms`. */
-    async unlease (id: string, lease: Date, ms: number, tx: Database): Promise<DeliveryRow | undefined> {
-      const [row] = await tx.update(d).set({ leasedUntil: null, attempts: sql`greatest(${d.attempts} - 1, 0)`, nextAttemptAt: inMs(ms) })
-        .where(and(eq(d.id, id), eq(d.leasedUntil, lease), eq(d.status, 'pending'))).returning()
-      return row
-    },
     /** stop ends a pending delivery without another attempt (its endpoint was disabled, or no attempts are left). */
     async stop (id: string, status: 'failed' | 'gave_up', reason: string, tx: Database): Promise<void> {
       await tx.update(d).set({ status, lastError: reason, nextAttemptAt: null, leasedUntil: null, completedAt: sql`now()` }).where(eq(d.id, id))

@@ -1,6 +1,4 @@
-import { BrokenCircuitError } from 'cockatiel'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Breaker, Breakers } from '../../platform/breakers.ts'
 import type { Database } from '../../platform/db.ts'
 import type { JobQueue } from '../../platform/queue.ts'
 import type { PublishedEvent } from '../../platform/events.ts'
@@ -30,10 +28,6 @@ export interface DispatcherSettings {
   timeoutMs: number
   retryDelaysMs: readonly number[]
   perEndpointConcurrency: number
-  /** breakers holds one breaker per endpoint (`webhook:<id>`), opened by `breakerThreshold` failed attempts in a row. */
-  breakers: Breakers
-  breakerThreshold: number
-  breakerHalfOpenMs: number
   onOutcome?: (outcome: string) => void
 }
 
@@ -74,21 +68,6 @@ export function createDispatcher (s: DispatcherSettings) {
     await s.queue.send<DeliveryJob>(DELIVER_JOB, { deliveryId }, { id: `${deliveryId}@${at?.toISOString() ?? 'now'}`, startAfter: at ?? undefined }, tx)
   }
 
-  // A failed attempt, thrown inside the endpoint's breaker so that it counts towards opening it.
-  class FailedAttempt extends Error {
-    readonly result: AttemptResult
-    constructor (result: AttemptResult) { super(result.error ?? 'webhook attempt failed'); this.result = result }
-  }
-  const breakerOf = (webhookId: string): Breaker => s.breakers.create(`webhook:${webhookId}`, {
-    counts: (err) => err instanceof FailedAttempt,
-    threshold: s.breakerThreshold,
-    halfOpenAfterMs: s.breakerHalfOpenMs,
-    readiness: false
-  })
-  // A deferred delivery comes back around the time the breaker lets its probe through, jittered so
-  // an endpoint's backlog does not return at once; the probe's outcome decides for the rest.
-  const deferMs = () => Math.round(s.breakerHalfOpenMs * (0.5 + Math.random()))
-
   const secretsOf = (hook: WebhookRow): string[] => {
     const secrets = [s.box.open(hook.secretSealed)]
     if (hook.previousSecretSealed && hook.previousSecretExpiresAt && hook.previousSecretExpiresAt.getTime() > Date.now()) {
@@ -122,12 +101,6 @@ export function createDispatcher (s: DispatcherSettings) {
       await deliveries.stop(row.id, 'gave_up', row.lastError ?? 'no attempts left', tx)
       return { kind: 'skip' }
     }
-    if (breakerOf(hook.id).refusing()) {
-      // The endpoint failed its last attempts in a row: wait for its breaker, without spending an attempt.
-      await schedule(row.id, await deliveries.postpone(row.id, deferMs(), tx), tx)
-      s.onOutcome?.('deferred')
-      return { kind: 'skip' }
-    }
     await deliveries.lockEndpoint(hook.id, tx)
     const running = await deliveries.inFlight(hook.id, tx)
     if (running.count >= s.perEndpointConcurrency) {
@@ -148,15 +121,6 @@ export function createDispatcher (s: DispatcherSettings) {
     return wait === null ? { ...base, status: 'gave_up' } : { ...base, status: 'pending', retryInMs: wait }
   }
 
-  /** defer hands back a leased attempt that the endpoint's breaker refused: not counted, tried again later. */
-  async function defer (deliveryId: string, lease: Date): Promise<void> {
-    await s.db.transaction(async (tx) => {
-      const row = await deliveries.unlease(deliveryId, lease, deferMs(), tx)
-      if (row) await schedule(row.id, row.nextAttemptAt, tx)
-    })
-    s.onOutcome?.('deferred')
-  }
-
   /** attempt runs one `webhooks.deliver` job. */
   async function attempt (deliveryId: string): Promise<void> {
     const c = await claim(deliveryId)
@@ -171,23 +135,11 @@ export function createDispatcher (s: DispatcherSettings) {
         'webhook-timestamp': String(timestamp),
         'webhook-signature': signatureHeader(secretsOf(c.hook), c.eventId, timestamp, c.body)
       }
-      result = await breakerOf(c.hook.id).execute(async () => {
-        const r = await sendAttempt(c.hook.url, headers, c.body, { timeoutMs: s.timeoutMs, policy: s.policy, resolve: s.resolver() })
-        // Only an unreachable or failing receiver counts; a refused target (SSRF guard) or 410 is not an outage.
-        if (r.outcome === 'failure') throw new FailedAttempt(r)
-        return r
-      })
+      result = await sendAttempt(c.hook.url, headers, c.body, { timeoutMs: s.timeoutMs, policy: s.policy, resolve: s.resolver() })
     } catch (err) {
-      if (err instanceof FailedAttempt) result = err.result
-      else if (err instanceof BrokenCircuitError) {
-        // The breaker opened meanwhile, or another job holds its half-open probe: nothing was sent.
-        await defer(deliveryId, c.lease)
-        return
-      } else {
       // A secret that no longer opens (BACKPLANE_SECRET changed): a counted failure, so the delivery still ends.
-        log.error({ webhookId: c.hook.id, deliveryId, err: { message: (err as Error).message } }, 'webhook attempt could not be signed')
-        result = { outcome: 'failure', statusCode: null, error: 'not sent: the signing secret could not be read', retryAfterMs: null, excerpt: null, durationMs: 0 }
-      }
+      log.error({ webhookId: c.hook.id, deliveryId, err: { message: (err as Error).message } }, 'webhook attempt could not be signed')
+      result = { outcome: 'failure', statusCode: null, error: 'not sent: the signing secret could not be read', retryAfterMs: null, excerpt: null, durationMs: 0 }
     }
     const record = outcomeRecord(result, c.attempt)
     const saved = await s.db.transaction(async (tx) => {
@@ -227,9 +179,6 @@ export function createDispatcher (s: DispatcherSettings) {
         if (hooks.length > 0) await enqueue(event, hooks.map((h) => h.id), tx)
       }
     },
-
-    /** forget drops a deleted endpoint's breaker and its gauge series. */
-    forget (webhookId: string): void { s.breakers.remove(`webhook:${webhookId}`) },
 
     /** restart schedules a fresh series of attempts of a finished delivery now; undefined while an attempt is in flight. */
     async restart (webhookId: string, deliveryId: string) {

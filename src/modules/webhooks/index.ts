@@ -49,9 +49,6 @@ export default defineModule({
       timeoutMs: config.timeoutMs,
       retryDelaysMs: config.retryDelaysMs,
       perEndpointConcurrency: config.perEndpointConcurrency,
-      breakers: app.breakers,
-      breakerThreshold: config.breakerThreshold,
-      breakerHalfOpenMs: config.breakerHalfOpenMs,
       onOutcome: (outcome) => { outcomes.inc({ outcome }) }
     })
     const service = createWebhooksService({ db: app.db, audit: app.securityEvents, projects: app.projects, box, dispatcher, policy, resolver: () => resolver, maxPerProject: config.maxPerProject })
@@ -64,5 +61,5 @@ export default defineModule({
     app.events.onPublish(dispatcher.onPublish)
     if (config.allowPrivate && app.config.production) app.log.warn('WEBHOOKS_ALLOW_PRIVATE is on: webhooks may reach loopback and private networks')
     await app.register(webhooksRoutes(service))
-  }, { name: 'webhooks', dependencies: ['auth', 'rbac', 'security-events', 'projects', 'queue', 'events', 'metrics', 'breakers'] })
+  }, { name: 'webhooks', dependencies: ['auth', 'rbac', 'security-events', 'projects', 'queue', 'events', 'metrics'] })
 })

@@ -152,7 +152,6 @@ export function createWebhooksService (deps: WebhooksDeps) {
         await repo.delete(id, tx)
         await audited(context, 'webhook.deleted', row, tx)
       })
-      dispatcher.forget(id)
       return row
     },
 
