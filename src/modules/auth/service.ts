@@ -129,13 +129,15 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       // creates nothing for a taken address, and both leave the same work behind: a one-time token
       // and a mail (a verification link, or a reset link for the owner of the taken address).
       const existing = await users.findForLogin(input.email)
-      const registered = (row: { id: string }): SecurityEvent => ({ action: 'user.registered', outcome: 'success', actorId: row.id, actorType: 'user', targetType: 'user', targetId: row.id })
-      const user = await users.createIfFree({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' }, { context: contextOf(ctx, null), event: registered })
+      const user = await users.createIfFree({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' })
       if (!user) {
         audit(ctx, { action: 'user.register_existing_email', outcome: 'failure', targetType: 'user', targetId: existing?.id ?? null })
         if (existing) later(sendAccountExists(existing.id, existing.email))
         return
       }
+      // Queued like the taken path's event, not written in the INSERT's transaction: a write only a
+      // free address pays for would tell the two apart by timing (AU-12).
+      audit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id })
       if (!user.emailVerifiedAt) later(sendVerification(user.id, user.email))
     },
 
