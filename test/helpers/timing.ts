@@ -79,13 +79,3 @@ export function expectAlike (report: TimingReport): void {
   expect(report.p, `Mann-Whitney p = ${report.p.toFixed(4)}`).toBeGreaterThan(0.01)
   expect(Math.abs(report.pairedMedian), 'median paired difference (ms)').toBeLessThan(5)
 }
-
-/**
- * expectMedianAlike asserts only AU-12's median bound (< 5 ms) and prints the p-value. TODO(#12):
- * register and forgot-password still differ by 0.1-0.5 ms, which 200 + 200 samples detect on a
- * quiet machine (p < 0.01 in the CI run of 2026-12-07), down from 3.4-3.9 ms; when both paths do
- * the same writes, use expectAlike for them as for login.
- */
-export function expectMedianAlike (report: TimingReport): void {
-  expect(Math.abs(report.pairedMedian), 'median paired difference (ms)').toBeLessThan(5)
-}

@@ -54,6 +54,13 @@ describe('users', () => {
       'user.roles_changed', 'user.disabled', 'user.enabled', 'user.deleted'
     ])
 
+    // A registration with a taken address creates nothing; the owner's own channel is told.
+    const owner = await makeUser(t.app)
+    await ok({ method: 'POST', url: '/api/v1/auth/register', payload: { email: owner.email, password: strongPassword() } }, 202)
+    expect(await typesOf(`user:${owner.id}`)).toEqual(['user.created', 'user.registration_attempted'])
+    const [attempt] = await t.app.db.select({ channels: outbox.channels }).from(outbox).where(eq(outbox.aggregate, `user:${owner.id}`)).orderBy(asc(outbox.seq)).offset(1)
+    expect(attempt!.channels).toEqual([`user:${owner.id}`])
+
     const before = await t.app.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.type, 'user.created'))
     const taken = (await t.app.users.findForLogin(admin.email))!.email
     await expect(t.app.users.create({ email: taken, passwordHash: await hashPassword(strongPassword()) })).rejects.toMatchObject({ code: 'EMAIL_TAKEN' })

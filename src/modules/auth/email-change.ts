@@ -47,11 +47,16 @@ export function emailChangeRoutes ({ config, users, tokens, mailer, events, chec
       const { newEmail, currentPassword } = request.body
       const user = await checkCurrentPassword(actorOf(request).userId, currentPassword, 'user.email_change_requested', contextOf(request))
       // A taken address gets the same reply and no link, so this cannot probe for accounts.
+      const notice = { to: user.email, subject: 'An email change was requested', text: `Someone signed in to your account asked to move it to ${newEmail}. If this was not you, change your password now.` }
       if (!(await users.findForLogin(newEmail))) {
-        const token = await tokens.create('change_email', { userId: user.id, email: newEmail, ttlMs: 24 * 3600_000 })
-        await mailer.send({ to: newEmail, subject: 'Confirm your new email address', text: `Confirm this address for your account: ${base}/confirm-email-change?token=${token}\nThe link works once, for 24 hours.` })
+        // The link and the notice are queued in the token's transaction: both or neither.
+        await tokens.create('change_email', { userId: user.id, email: newEmail, ttlMs: 24 * 3600_000 }, async (token, tx) => {
+          await mailer.send({ to: newEmail, subject: 'Confirm your new email address', text: `Confirm this address for your account: ${base}/confirm-email-change?token=${token}\nThe link works once, for 24 hours.` }, tx)
+          await mailer.send(notice, tx)
+        })
+      } else {
+        await mailer.send(notice)
       }
-      await mailer.send({ to: user.email, subject: 'An email change was requested', text: `Someone signed in to your account asked to move it to ${newEmail}. If this was not you, change your password now.` })
       events.fromRequest(request, { action: 'user.email_change_requested', outcome: 'success', targetType: 'user', targetId: user.id })
       return reply.code(202).send({ status: 'accepted' as const, message: 'If the new address can be used, a confirmation link was sent to it.' })
     })
@@ -66,8 +71,9 @@ export function emailChangeRoutes ({ config, users, tokens, mailer, events, chec
       if (!before || before.status !== 'active') throw authFlowErrors.TOKEN_INVALID()
       // The change and its audit row are one transaction (AU-01).
       const changed = { action: 'user.email_changed', outcome: 'success' as const, actorId: spent.userId, actorType: 'user' as const, targetType: 'user', targetId: spent.userId }
-      await users.changeEmail(spent.userId, spent.email, { context: events.contextOf(request), events: () => [changed] })
-      await mailer.send({ to: before.email, subject: 'Your email address was changed', text: `Your account now uses ${spent.email}. If this was not you, contact your administrator.` })
+      // The notice to the old address is queued in the change's transaction: sent if and only if it commits.
+      const notice = { to: before.email, subject: 'Your email address was changed', text: `Your account now uses ${spent.email}. If this was not you, contact your administrator.` }
+      await users.changeEmail(spent.userId, spent.email, { context: events.contextOf(request), events: () => [changed], also: (_row, tx) => mailer.send(notice, tx) })
       return reply.code(204).send(null)
     })
   }

@@ -1,4 +1,4 @@
-import type { SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
+import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
 import type { RequestContext } from './service.ts'
 
 /** LOCK_AFTER is how many consecutive failed sign-in steps (passwords, second factors) lock an account. */
@@ -19,5 +19,17 @@ export function createFlowAudit (events: SecurityEvents): FlowAudit {
   return (ctx, event) => {
     const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
     events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
+  }
+}
+
+/** auditContextOf is a flow's request context as the audit log records it with a change (`SecurityEvents.record`). */
+export function auditContextOf (ctx: RequestContext, actorId: string | null): AuditContext {
+  return {
+    actorId,
+    actorType: actorId === null ? 'anonymous' : 'user',
+    ip: ctx.ip ?? null,
+    userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+    requestId: ctx.requestId ?? null,
+    ...(ctx.frontend === undefined ? {} : { frontend: ctx.frontend })
   }
 }

@@ -1,7 +1,11 @@
-import { and, eq, gt, isNull } from 'drizzle-orm'
+import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { newId } from '../../lib/ids.ts'
 import type { Database } from '../../platform/db.ts'
 import { oneTimeTokens } from './table.ts'
 import { hashToken, newOpaqueToken } from './tokens.ts'
+
+// NO_USER is an id no account has: a token without a user revokes nothing.
+const NO_USER = '00000000-0000-0000-0000-000000000000'
 
 type Purpose = typeof oneTimeTokens.$inferSelect['purpose']
 
@@ -18,22 +22,30 @@ export function createOneTimeTokens (db: Database) {
     return row
   }
   return {
-    /** create returns the raw token (to mail) and keeps only its hash; older unused tokens of the same user and purpose stop working. */
-    async create (purpose: Purpose, input: { userId?: string, email?: string, ttlMs: number }): Promise<string> {
+    /**
+     * create returns the raw token (to mail) and keeps only its hash; older unused tokens of the same
+     * user and purpose stop working. One statement whether or not there is a user (a token without
+     * one can never be spent), in `tx` when given; `then(token, tx)` runs in the same transaction:
+     * queue the token's mail there, so a token that is not saved sends no link and a saved one
+     * cannot lose its mail.
+     */
+    async create (purpose: Purpose, input: { userId?: string, email?: string, ttlMs: number }, then?: (token: string, tx: Database) => Promise<void>, tx?: Database): Promise<string> {
       const token = newOpaqueToken()
-      await db.transaction(async (tx) => {
-        if (input.userId) {
-          await tx.update(oneTimeTokens).set({ usedAt: new Date() })
-            .where(and(eq(oneTimeTokens.userId, input.userId), eq(oneTimeTokens.purpose, purpose), isNull(oneTimeTokens.usedAt)))
-        }
-        await tx.insert(oneTimeTokens).values({
-          purpose,
-          tokenHash: hashToken(token),
-          userId: input.userId ?? null,
-          email: input.email?.trim().toLowerCase() ?? null,
-          expiresAt: new Date(Date.now() + input.ttlMs)
-        })
-      })
+      const write = async (on: Database) => {
+        const expiresAt = new Date(Date.now() + input.ttlMs).toISOString()
+        // Without a user the same statement looks up an id no account has (ids are UUID v7), so it
+        // probes the same index and revokes nothing; `user_id = NULL` would be planned away instead.
+        await on.execute(sql`WITH revoked AS (
+          UPDATE ${oneTimeTokens} SET used_at = now(), updated_at = now()
+          WHERE user_id = ${input.userId ?? NO_USER}::uuid AND purpose = ${purpose} AND used_at IS NULL
+        )
+        INSERT INTO ${oneTimeTokens} (id, purpose, token_hash, user_id, email, expires_at)
+        VALUES (${newId()}, ${purpose}, ${hashToken(token)}, ${input.userId ?? null}::uuid, ${input.email?.trim().toLowerCase() ?? null}, ${expiresAt}::timestamptz)`)
+        if (then) await then(token, on)
+      }
+      if (tx) await write(tx)
+      else if (then) await db.transaction(write)
+      else await write(db)
       return token
     },
     /** consume spends a token and returns its user id, or undefined when invalid, expired or used. */

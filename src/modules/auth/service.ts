@@ -1,6 +1,6 @@
 import type { Config } from '../../config.ts'
 import type { Mailer } from '../../platform/mailer.ts'
-import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
+import type { SecurityEvents } from '../../platform/security-events.ts'
 import { frontendAudience } from '../../platform/frontend-context.ts'
 import type { UsersService } from '../users/index.ts'
 import { authFlowErrors } from './errors.ts'
@@ -8,7 +8,10 @@ import { checkPasswordPolicy, hashPassword, isOversized, needsRehash, verifyPass
 import type { Sessions } from './sessions.ts'
 import type { SigningKeys } from './signing-keys.ts'
 import type { OneTimeTokens } from './one-time-tokens.ts'
-import { createFlowAudit, isLocked, LOCK_AFTER, LOCK_MS } from './flow-audit.ts'
+import { auditContextOf, createFlowAudit, isLocked, LOCK_AFTER, LOCK_MS } from './flow-audit.ts'
+import { createAuthMail } from './auth-mail.ts'
+import { createPasswordReset } from './password-reset.ts'
+import { createRegistration } from './registration.ts'
 import { mfaErrors } from './errors.ts'
 import type { MfaPending, MfaService } from './mfa-service.ts'
 
@@ -42,44 +45,19 @@ interface AuthDeps {
   secondFactor?: Pick<MfaService, 'gate' | 'checkCode'>
 }
 
-/** createAuthService holds the sign-in flows: register, login, refresh, logout, password and email flows. */
+/**
+ * createAuthService holds the sign-in flows: login, sessions, step-up, password change, and (from
+ * registration.ts and password-reset.ts) registration and the forgotten-password flow.
+ */
 export function createAuthService ({ config, users, sessions, keys, tokens, mailer, events, secondFactor }: AuthDeps) {
   const { auth } = config
-  // Mailed links open the frontend's pages (AUTH_LINK_URL), which POST the token to the API.
-  const link = (path: string, token: string, extra = '') => `${auth.linkUrl}${path}?token=${encodeURIComponent(token)}${extra}`
-  const contextOf = (ctx: RequestContext, actorId: string | null): AuditContext => ({
-    actorId,
-    actorType: actorId === null ? 'anonymous' : 'user',
-    ip: ctx.ip ?? null,
-    userAgent: ctx.userAgent?.slice(0, 512) ?? null,
-    requestId: ctx.requestId ?? null,
-    ...(ctx.frontend === undefined ? {} : { frontend: ctx.frontend })
-  })
   // Events that go with no change, or with changes made across several stores (sessions, tokens), are queued.
   const audit = createFlowAudit(events)
+  const mail = createAuthMail(auth.linkUrl)
 
   async function issue (userId: string, sessionId: string, refreshToken: string, audience: string, authTime: number): Promise<TokenPair> {
     const { token } = await keys.sign({ sub: userId, sid: sessionId, authTime }, audience)
     return { accessToken: token, tokenType: 'Bearer', expiresIn: auth.accessTtlSeconds, refreshToken, sessionId }
-  }
-
-  // Mail is sent after the reply so that whether a message goes out does not show in response times.
-  const later = (work: Promise<unknown>) => { work.catch(() => {}) }
-  const sendLater = (message: Parameters<Mailer['send']>[0]) => { later(mailer.send(message)) }
-
-  async function sendVerification (userId: string, email: string): Promise<void> {
-    const token = await tokens.create('verify_email', { userId, ttlMs: 24 * 3600_000 })
-    await mailer.send({ to: email, subject: 'Confirm your email address', text: `Confirm your address: ${link('/verify-email', token)}\nThe link works once, for 24 hours.` })
-  }
-
-  /**
-   * sendAccountExists tells the owner of a taken address that someone tried to register with it,
-   * with a reset link: the same token write and mail as a verification, so that the work a
-   * registration leaves behind does not tell a taken address from a free one either (AU-12).
-   */
-  async function sendAccountExists (userId: string, email: string): Promise<void> {
-    const token = await tokens.create('reset_password', { userId, ttlMs: 3600_000 })
-    await mailer.send({ to: email, subject: 'Someone tried to register with your address', text: `An account already exists for this address. If this was you, sign in, or choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If it was not you, ignore this mail.` })
   }
 
   /**
@@ -111,35 +89,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
   }
 
   return {
-    /**
-     * register creates an account. The reply is the same whether or not the email was free (no
-     * account enumeration); the owner of an existing account is told by mail instead.
-     */
-    async register (input: { email: string, password: string, name?: string, inviteToken?: string }, ctx: RequestContext): Promise<void> {
-      if (auth.registration === 'closed') throw authFlowErrors.REGISTRATION_CLOSED()
-      // The policy is checked before the invitation is spent: a refused password must leave the
-      // invitee their (single-use) invitation to try again with.
-      checkPasswordPolicy(input.password, auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name ?? ''])
-      if (auth.registration === 'invite') {
-        if (!input.inviteToken || !(await tokens.consumeInvite(input.inviteToken, input.email))) throw authFlowErrors.INVITATION_REQUIRED()
-      }
-      const passwordHash = await hashPassword(input.password)
-      // A taken address used to return here, before the INSERT: 3.4-3.9 ms faster than a free one
-      // (Mann-Whitney p < 0.001, AU-12). Both now run the same lookup and the same INSERT, which
-      // creates nothing for a taken address, and both leave the same work behind: a one-time token
-      // and a mail (a verification link, or a reset link for the owner of the taken address).
-      const existing = await users.findForLogin(input.email)
-      const user = await users.createIfFree({ email: input.email, name: input.name, passwordHash, emailVerified: auth.registration === 'invite' })
-      if (!user) {
-        audit(ctx, { action: 'user.register_existing_email', outcome: 'failure', targetType: 'user', targetId: existing?.id ?? null })
-        if (existing) later(sendAccountExists(existing.id, existing.email))
-        return
-      }
-      // Queued like the taken path's event, not written in the INSERT's transaction: a write only a
-      // free address pays for would tell the two apart by timing (AU-12).
-      audit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id })
-      if (!user.emailVerifiedAt) later(sendVerification(user.id, user.email))
-    },
+    ...createRegistration({ config, users, tokens, mailer, mail, events, audit }),
+    ...createPasswordReset({ config, users, sessions, tokens, mailer, mail, events, audit }),
 
     /**
      * login checks the password (against a dummy hash for unknown emails, so time and reply are
@@ -231,69 +182,10 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     async changePassword (userId: string, sessionId: string | undefined, input: { currentPassword: string, newPassword: string }, ctx: RequestContext): Promise<void> {
       const user = await checkCurrentPassword(userId, input.currentPassword, 'user.password_change', ctx)
       checkPasswordPolicy(input.newPassword, auth.passwordMinLength, [user.email.split('@')[0] ?? '', user.name])
-      await users.setPasswordHash(userId, await hashPassword(input.newPassword))
+      // The notice is queued in the change's transaction: sent if and only if the new password is stored.
+      await users.setPasswordHash(userId, await hashPassword(input.newPassword), { audited: { context: auditContextOf(ctx, userId), events: () => [], also: (row, tx) => mailer.send(mail.passwordChanged(row.email), tx) } })
       const ended = await sessions.revokeAllForUser(userId, 'password changed', sessionId)
       audit(ctx, { action: 'user.password_changed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessionsEnded: ended } })
-      sendLater({ to: user.email, subject: 'Your password was changed', text: 'Your Backplane password was just changed. If this was not you, reset it now.' })
-    },
-
-    /** forgotPassword always answers the same; a link is mailed only when the account exists. */
-    async forgotPassword (email: string, ctx: RequestContext): Promise<void> {
-      const user = await users.findForLogin(email)
-      audit(ctx, { action: 'auth.password_reset_requested', outcome: 'success', targetType: 'user', targetId: user?.id ?? null })
-      if (!user || user.status !== 'active') return
-      // The token is made after the reply, like the mail: awaiting its two writes here made the reply
-      // for a registered address 7 ms slower than for an unknown one (account enumeration, AU-12).
-      later((async () => {
-        const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 3600_000 })
-        await mailer.send({ to: user.email, subject: 'Reset your password', text: `Choose a new password: ${link('/reset-password', token)}\nThe link works once, for 1 hour. If you did not ask for it, ignore this mail.` })
-      })())
-    },
-
-    /** resetPassword spends a reset token, sets the password and ends every session. */
-    async resetPassword (input: { token: string, password: string }, ctx: RequestContext): Promise<void> {
-      if (isOversized(input.password)) throw authFlowErrors.WEAK_PASSWORD()
-      checkPasswordPolicy(input.password, auth.passwordMinLength)
-      const userId = await tokens.consume('reset_password', input.token)
-      if (!userId) throw authFlowErrors.TOKEN_INVALID()
-      await users.setPasswordHash(userId, await hashPassword(input.password))
-      // Whoever could read the inbox proved they own the account: the address is verified too.
-      await users.markEmailVerified(userId)
-      await sessions.revokeAllForUser(userId, 'password reset')
-      audit(ctx, { action: 'user.password_reset', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
-    },
-
-    async verifyEmail (token: string, ctx: RequestContext): Promise<void> {
-      const userId = await tokens.consume('verify_email', token)
-      if (!userId) throw authFlowErrors.TOKEN_INVALID()
-      await users.markEmailVerified(userId)
-      audit(ctx, { action: 'user.email_verified', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
-    },
-
-    async resendVerification (userId: string): Promise<void> {
-      const user = await users.repo.findById(userId)
-      if (user && !user.emailVerifiedAt) await sendVerification(user.id, user.email)
-    },
-
-    /** invite mails a single-use invitation (7 days) for invite-only registration. */
-    async invite (email: string, invitedBy: string, ctx: RequestContext): Promise<void> {
-      // With registration closed an invitation could never be used: admins create the account instead.
-      if (auth.registration === 'closed') throw authFlowErrors.INVITATIONS_OFF()
-      const token = await tokens.create('invite', { email, ttlMs: 7 * 24 * 3600_000 })
-      audit(ctx, { action: 'user.invited', outcome: 'success', actorId: invitedBy, actorType: 'user', targetType: 'email', details: { email } })
-      await mailer.send({ to: email, subject: 'You are invited to Backplane', text: `Create your account: ${link('/register', token, `&email=${encodeURIComponent(email)}`)}\nThe invitation works once, for 7 days.` })
-    },
-
-    /**
-     * createAccount is how admins add people (any registration mode): an account without a
-     * password, and a mailed link (7 days) to choose one through the reset-password flow.
-     */
-    async createAccount (input: { email: string, name?: string, roles?: string[] }, createdBy: string, ctx: RequestContext) {
-      const created = (row: { id: string, roles: string[] }): SecurityEvent => ({ action: 'user.created', outcome: 'success', targetType: 'user', targetId: row.id, details: { roles: row.roles } })
-      const user = await users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles }, { context: contextOf(ctx, createdBy), event: created })
-      const token = await tokens.create('reset_password', { userId: user.id, ttlMs: 7 * 24 * 3600_000 })
-      await mailer.send({ to: user.email, subject: 'Your Backplane account', text: `An account was created for you. Choose your password: ${link('/reset-password', token)}\nThe link works once, for 7 days.` })
-      return user
     }
   }
 }

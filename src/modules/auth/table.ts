@@ -54,7 +54,11 @@ export const oneTimeTokens = pgTable('one_time_tokens', {
   email: text('email'),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   usedAt: timestamp('used_at', { withTimezone: true })
-}, (t) => [uniqueIndex('one_time_tokens_hash_unique').on(t.tokenHash)])
+}, (t) => [
+  uniqueIndex('one_time_tokens_hash_unique').on(t.tokenHash),
+  // A new token revokes its user's older ones of the same purpose: one index probe, not a scan of every token.
+  index('one_time_tokens_user_purpose').on(t.userId, t.purpose)
+])
 
 /** mfaFactors are users' TOTP authenticators: the secret sealed under BACKPLANE_SECRET, the last time step used (replay guard). */
 export const mfaFactors = pgTable('mfa_factors', {

@@ -28,7 +28,19 @@ interface UsersDeps {
 }
 
 /** Audited is the audit trail of a change, written in the change's transaction: who asked, and what it did (from the changed row). */
-export interface Audited { context: AuditContext, events: (row: UserRow) => SecurityEvent[] }
+export interface Audited {
+  context: AuditContext
+  events: (row: UserRow) => SecurityEvent[]
+  /** also runs in the change's transaction after it (queue the mail the change causes there: sent if and only if it commits). */
+  also?: (row: UserRow, tx: Database) => Promise<void>
+}
+
+/**
+ * Registration is what a self-registration found in its transaction: the account it created, or
+ * the live account that already holds the address (`user` undefined only when a concurrent
+ * registration took the address between the lookup and the INSERT).
+ */
+export type Registration = { created: true, user: UserRow } | { created: false, user: UserRow | undefined }
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
@@ -54,6 +66,7 @@ export function createUsersService ({ db, cache, rbac, events, audit, revokeSess
     if (row) {
       await events.record(userEvent(type(row), row), tx)
       if (audited) for (const event of audited.events(row)) await audit.record(audited.context, event, tx)
+      if (audited?.also) await audited.also(row, tx)
     }
     return row
   })
@@ -97,8 +110,11 @@ export function createUsersService ({ db, cache, rbac, events, audit, revokeSess
     profiles: async (ids: readonly string[]): Promise<User[]> => (await repo.findByIds(ids)).map(toUser),
     /** findForLogin returns the live account with this email, hash included, for the auth module only. */
     findForLogin: async (email: string) => repo.findLiveByEmail(normaliseEmail(email)),
-    /** create inserts an account (the password hash is computed by the caller) and, in the same transaction, the caller's audit event for it. */
-    async create (input: { email: string, name?: string, passwordHash: string | null, roles?: string[], emailVerified?: boolean }, audited?: { context: AuditContext, event: (row: UserRow) => SecurityEvent }): Promise<UserRow> {
+    /**
+     * create inserts an account (the password hash is computed by the caller) and, in the same
+     * transaction, the caller's audit event for it and `also` (the mail it causes).
+     */
+    async create (input: { email: string, name?: string, passwordHash: string | null, roles?: string[], emailVerified?: boolean }, audited?: { context: AuditContext, event: (row: UserRow) => SecurityEvent, also?: (row: UserRow, tx: Database) => Promise<void> }): Promise<UserRow> {
       const roles = input.roles ?? ['user']
       checkRoles(roles)
       try {
@@ -112,6 +128,7 @@ export function createUsersService ({ db, cache, rbac, events, audit, revokeSess
           }, tx)
           await events.record(userEvent('user.created', row), tx)
           if (audited) await audit.record(audited.context, audited.event(row), tx)
+          if (audited?.also) await audited.also(row, tx)
           return row
         })
       } catch (err) {
@@ -120,29 +137,28 @@ export function createUsersService ({ db, cache, rbac, events, audit, revokeSess
       }
     },
     /**
-     * createIfFree creates a self-registered account unless the email is taken, and then creates
-     * nothing: both cases run the same transaction and the same INSERT (ON CONFLICT DO NOTHING), so
-     * the time a registration takes does not tell whether the address has an account (AU-12).
+     * register creates a self-registered account unless the address is taken, and then creates
+     * nothing. Both cases do the same work in one transaction, so the time a registration takes
+     * does not tell whether the address has an account (AU-12): the same lookup, the same INSERT
+     * (ON CONFLICT DO NOTHING), one domain event (`user.created` for the new account,
+     * `user.registration_attempted` on the owner's own channel for a taken address), then `within`
+     * (the caller's audit row, one-time token and mail) in the same transaction.
      */
-    async createIfFree (input: { email: string, name?: string, passwordHash: string, emailVerified: boolean }, audited?: { context: AuditContext, event: (row: UserRow) => SecurityEvent }): Promise<UserRow | undefined> {
+    async register (input: { email: string, name?: string, passwordHash: string, emailVerified: boolean }, within: (registration: Registration, tx: Database) => Promise<void>): Promise<Registration> {
+      const email = normaliseEmail(input.email)
       return db.transaction(async (tx) => {
-        // A commit that wrote rows waits for the WAL flush; one that wrote nothing (a taken address)
-        // does not, which alone told the cases apart. Not waiting for it in either case makes them
-        // alike; a crash in the next fraction of a second can lose the new account, and its owner
-        // registers again (the verification mail, written after, would not have gone out either).
+        // A commit that wrote rows waits for the WAL flush; one that wrote fewer may not, which alone
+        // told the cases apart. Not waiting for it in either case makes them alike; a crash in the
+        // next fraction of a second can lose the new account and its mail together, and its owner
+        // registers again.
         await tx.execute(sql`SET LOCAL synchronous_commit TO OFF`)
-        const row = await repo.insertIfFree({
-          email: normaliseEmail(input.email),
-          name: input.name ?? '',
-          passwordHash: input.passwordHash,
-          roles: ['user'],
-          emailVerifiedAt: input.emailVerified ? new Date() : null
-        }, tx)
-        if (row) {
-          await events.record(userEvent('user.created', row), tx)
-          if (audited) await audit.record(audited.context, audited.event(row), tx)
-        }
-        return row
+        const existing = await repo.findLiveByEmail(email, tx)
+        const row = await repo.insertIfFree({ email, name: input.name ?? '', passwordHash: input.passwordHash, roles: ['user'], emailVerifiedAt: input.emailVerified ? new Date() : null }, tx)
+        const registration: Registration = row ? { created: true, user: row } : { created: false, user: existing }
+        if (row) await events.record(userEvent('user.created', row), tx)
+        else if (existing) await events.record({ ...userEvent('user.registration_attempted', existing), channels: [`user:${existing.id}`] }, tx)
+        await within(registration, tx)
+        return registration
       })
     },
     async updateMe (id: string, changes: { name?: string }): Promise<User> {
