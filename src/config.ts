@@ -95,7 +95,8 @@ export type Config = ReturnType<typeof toConfig>
 
 export { ConfigError }
 
-const SECRET_KEYS = new Set(['BACKPLANE_SECRET', 'DATABASE_URL', 'METRICS_TOKEN', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL'])
+/** SECRET_KEYS are the settings whose values are masked wherever settings are shown. */
+export const SECRET_KEYS = new Set(['BACKPLANE_SECRET', 'DATABASE_URL', 'METRICS_TOKEN', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL'])
 
 function toConfig (raw: RawConfig, source: Record<string, string>) {
   const production = raw.BACKPLANE_ENV === 'production'
