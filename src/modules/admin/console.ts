@@ -41,9 +41,11 @@ function consoleHeaders (request: FastifyRequest, reply: FastifyReply): FastifyR
     .header('x-content-type-options', 'nosniff')
 }
 
-// Console routes skip the per-IP limits (as /docs does): a page load is a handful of cheap static reads.
-function exemptFromRateLimits (route: RouteOptions): void {
+// Console routes skip the per-IP limits (as /docs does): a page load is a handful of cheap static
+// reads. They are pages, not API operations: the OpenAPI document leaves them out.
+function asConsoleRoute (route: RouteOptions): void {
   route.config = { ...route.config, rateLimit: false }
+  route.schema = { ...route.schema, hide: true }
 }
 
 function serveBuilt (app: FastifyInstance, dir: string): void {
@@ -87,9 +89,9 @@ function isFile (path: string): boolean {
  */
 export function consoleRoutes (dir: string): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('onRoute', exemptFromRateLimits)
+    app.addHook('onRoute', asConsoleRoute)
     // `/` has nothing of its own: people who open the server in a browser land on the console.
-    app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/', 302))
+    app.get('/', async (_request, reply) => reply.redirect('/admin/', 302))
     const root = resolve(dir)
     if (existsSync(join(root, 'index.html'))) {
       serveBuilt(app, root)
