@@ -42,6 +42,7 @@ export const ConfigSchema = Type.Object({
   LOG_FILE_SIZE: Type.String({ default: '10m', pattern: '^[0-9]+[kmg]?$', description: 'Size at which LOG_FILE rotates (e.g. 10m)' }),
   LOG_FILE_COUNT: Int(5, 1, 1000, 'Rotated log files kept'),
   METRICS_TOKEN: Str('Bearer token required for /metrics; without it /metrics is public except in production, where it is off', { minLength: 16 }),
+  ADMIN_CONSOLE_DIR: Str('Folder of the built admin console served at /admin (default: the package\'s dashboard/dist)'),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Serve /openapi.json and /docs (default on, off in production)' })),
   COMPRESSION_THRESHOLD_BYTES: Int(1024, 0, 104857600, 'Replies larger than this are compressed when the client accepts it'),
   SCHEMA_COMPILE: OneOf(['lazy', 'eager'] as const, 'lazy', 'When route validators and response serializers are compiled: lazy on first use (faster start, less memory), eager at start-up'),
@@ -94,7 +95,8 @@ export type Config = ReturnType<typeof toConfig>
 
 export { ConfigError }
 
-const SECRET_KEYS = new Set(['BACKPLANE_SECRET', 'DATABASE_URL', 'METRICS_TOKEN', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL'])
+/** SECRET_KEYS are the settings whose values are masked wherever settings are shown. */
+export const SECRET_KEYS = new Set(['BACKPLANE_SECRET', 'DATABASE_URL', 'METRICS_TOKEN', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL'])
 
 function toConfig (raw: RawConfig, source: Record<string, string>) {
   const production = raw.BACKPLANE_ENV === 'production'
@@ -135,6 +137,8 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
     },
     metrics: { token: raw.METRICS_TOKEN, enabled: raw.METRICS_TOKEN !== undefined || !production },
     docs: { enabled: raw.DOCS_ENABLED ?? !production },
+    /** consoleDir overrides where the built admin console is read from; unset, the package's own build. */
+    console: { dir: raw.ADMIN_CONSOLE_DIR },
     redis: { url: raw.REDIS_URL },
     /** namespace prefixes broker names (src/platform/namespace.ts); '' keeps the historical names. */
     namespace: raw.BACKPLANE_NAMESPACE,

@@ -28,6 +28,7 @@ export function banner (config: Config, url: string, database: DatabaseServer): 
     '',
     `  Backplane ${version} is ready (${config.env})`,
     `  API       ${url}/api/v1`,
+    `  Console   ${url}/admin`,
     ...(config.docs.enabled ? [`  Docs      ${url}/docs   (OpenAPI: ${url}/openapi.json)`] : []),
     `  Health    ${url}/health/live   ${url}/health/ready`,
     ...(config.metrics.enabled ? [`  Metrics   ${url}/metrics`] : []),
@@ -93,7 +94,7 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
 }
 
 /** NO_ADMIN_HINT is printed under the banner while no admin account exists. */
-export const NO_ADMIN_HINT = '  No admin account yet. Create one with:\n    npm run backplane -- create-admin\n  (or: node src/main.ts create-admin --email you@example.com --password-stdin)\n\n'
+export const NO_ADMIN_HINT = '  No admin account yet. Create one with:\n    npm run backplane -- create-admin\n  (or: node src/main.ts create-admin --email you@example.com --password-stdin)\n  in another terminal, in this folder, while this server keeps running; then sign in at /admin.\n\n'
 
 /** serve is `backplane start`: start, print where everything is, and shut down gracefully on SIGTERM/SIGINT. */
 export async function serve (config: Config, overrides: Pick<AppOverrides, 'modules'> = {}): Promise<RunningServer> {

@@ -66,6 +66,13 @@ describe('deploy/docker/Dockerfile rules', () => {
     }
   })
 
+  it('ships the built admin console where the server looks for it (dashboard/dist beside dist/)', () => {
+    const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args)
+    expect(copies).toContain('--from=build /app/dashboard/dist ./dashboard/dist')
+    const build = stage(stages, 'build').instructions.filter((i) => i.keyword === 'RUN').map((i) => runCommand(i))
+    expect(build.some((command) => /vite build --config dashboard\/vite\.config\.ts/.test(command))).toBe(true)
+  })
+
   it('keeps secrets and local state out of the build context (.dockerignore)', () => {
     const ignore = readFileSync(new URL('../../.dockerignore', import.meta.url), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))
     expect(ignore[0]).toBe('**') // deny by default

@@ -75,6 +75,8 @@ describe.skipIf(!ready)('runtime stage of deploy/docker/Dockerfile without Docke
       if (from === 'production-dependencies') continue // installed in place above
       for (const source of paths.slice(0, -1)) {
         const relative = from === 'build' ? source.replace(/^\/app\//, '') : source
+        // The console is built by `npm install` (prepare); a checkout without it still starts (/admin answers 503).
+        if (relative === 'dashboard/dist' && !existsSync(join(projectRoot, relative))) continue
         const destination = target.endsWith('/') ? join(app, target, relative.split('/').at(-1)!) : join(app, target)
         await mkdir(dirname(destination), { recursive: true })
         await cp(join(projectRoot, relative), destination, { recursive: true })

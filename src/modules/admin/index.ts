@@ -3,8 +3,10 @@ import { defineModule } from '../../platform/modules.ts'
 import { adminPermissions } from './permissions.ts'
 import { queueRoutes } from './queue-routes.ts'
 import { healthRoutes } from './health-routes.ts'
+import { settingsRoutes } from './settings-routes.ts'
+import { consoleRoutes, defaultConsoleDir } from './console.ts'
 
-/** adminModule serves the operators' views under /api/v1/admin that belong to no other module (the job queue, detailed health). */
+/** adminModule serves the operators' views under /api/v1/admin that belong to no other module (the job queue, detailed health), and the admin console at /admin. */
 export default defineModule({
   name: 'admin',
   plugin: fp(async (app) => {
@@ -12,5 +14,7 @@ export default defineModule({
     app.rbac.define(adminPermissions)
     await app.register(queueRoutes)
     await app.register(healthRoutes)
+    await app.register(settingsRoutes)
+    await app.register(consoleRoutes(app.config.console.dir ?? defaultConsoleDir))
   }, { name: 'admin', dependencies: ['queue', 'rbac', 'auth', 'security-events', 'health-details'] })
 })

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { defineModule } from '../../platform/modules.ts'
+import { adminApiKeyRoutes } from './admin-routes.ts'
 import { apiKeysRoutes } from './routes.ts'
 import { apiKeyScheme, refuseAmbiguousCredentials } from './scheme.ts'
 import { createApiKeysService, type ApiKeysService } from './service.ts'
@@ -25,5 +26,6 @@ export default defineModule({
     app.addHook('onRequest', refuseAmbiguousCredentials)
     app.addHook('onClose', async () => { await keys.settle() })
     await app.register(apiKeysRoutes(keys))
+    await app.register(adminApiKeyRoutes(keys, app.users))
   }, { name: 'api-keys', dependencies: ['auth', 'auth-module', 'users', 'cache', 'rbac', 'events', 'security-events'] })
 })

@@ -3,6 +3,7 @@ import { createSecretBox, deriveKey } from '../../lib/secret-box.ts'
 import { masterSecret } from '../../platform/master-secret.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { bearerScheme } from './bearer.ts'
+import { adminSessionRoutes } from './admin-session-routes.ts'
 import { meRoutes } from './me-routes.ts'
 import { emailChangeRoutes } from './email-change.ts'
 import { createOneTimeTokens } from './one-time-tokens.ts'
@@ -83,6 +84,7 @@ export default defineModule({
     })
     await app.register(authRoutes(flows, app.users))
     await app.register(meRoutes(flows, sessions, config.auth.stepUpSeconds))
+    await app.register(adminSessionRoutes(sessions, app.users))
     await app.register(mfaRoutes(mfa, flows, config.auth.stepUpSeconds))
     const identities = createOidcIdentities(app.db)
     const oidc = createOidcService({

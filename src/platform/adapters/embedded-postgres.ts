@@ -181,6 +181,33 @@ export async function startEmbeddedPostgres (dataDir: string, log: Logger, optio
   }
 }
 
+/**
+ * attachToRunningEmbedded connects to the embedded PostgreSQL of the Backplane process that owns
+ * `dataDir` (a CLI command beside a running server): the port is the one the postmaster recorded in
+ * `postgres/postmaster.pid`, the password the one kept in `postgres.password`. Undefined when no
+ * other live Backplane owns the folder or its server is not running; the caller then starts one.
+ */
+export async function attachToRunningEmbedded (dataDir: string): Promise<{ url: string, owner: number } | undefined> {
+  const root = resolve(dataDir)
+  const owner = await readOwnerLock(root)
+  if (owner === undefined || owner === process.pid) return undefined
+  const postmaster = await runningPostmaster(join(root, 'postgres'))
+  if (!postmaster) return undefined
+  const password = (await readFile(join(root, 'postgres.password'), 'utf8')).trim()
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${postmaster.port}/${APP_DATABASE}`
+  // The owner may be between starting PostgreSQL and creating its database: only a server that answers counts.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+  } catch {
+    return undefined
+  } finally {
+    await client.end().catch(() => {})
+  }
+  return { url, owner }
+}
+
 async function startCluster (root: string, log: Logger, avoidPort: number | undefined): Promise<EmbeddedPostgres> {
   const runAs = await postgresUser()
   if (runAs.uid !== undefined) {
