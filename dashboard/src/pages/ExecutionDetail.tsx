@@ -64,7 +64,7 @@ export function ExecutionDetail () {
         <pre tabIndex={0} aria-label='Logs' className='logs'>{x.logs === '' ? '(none yet)' : x.logs}</pre>
       </section>
       {x.result !== null && x.result !== undefined && (
-        <section aria-labelledby='result'><h2 id='result'>Result</h2><pre tabIndex={0} aria-label='Result'>{JSON.stringify(x.result, null, 2)}</pre></section>
+        <section aria-labelledby='result'><h2 id='result'>Result</h2><pre tabIndex={0} aria-label='Result JSON'>{JSON.stringify(x.result, null, 2)}</pre></section>
       )}
     </>
   )

@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
+import { freePort, projectRoot } from '../helpers/process.ts'
+
+/** CONSOLE_CSP is the policy the console's pages run under (what Backplane sends with /admin). */
+export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+export const dist = fileURLToPath(new URL('../../dashboard/dist', import.meta.url))
+
+/** buildConsole builds dashboard/dist when it is missing (npm ci builds it through prepare). */
+export async function buildConsole (): Promise<void> {
+  if (existsSync(`${dist}/index.html`)) return
+  await new Promise<void>((resolve, reject) => {
+    execFile('npm', ['run', '--silent', 'dashboard:build'], { cwd: projectRoot, timeout: 120_000 }, (err, _out, stderr) => { if (err) reject(new Error(stderr)); else resolve() })
+  })
+}
+
+/**
+ * consoleOrigin is where the browser opens the console: Backplane itself when it serves /admin
+ * (dashapi's branch of #16), else Vite's preview server for dashboard/dist that proxies /api
+ * (HTTP and WebSocket) to Backplane and sends the same CSP, so the page runs same-origin under it.
+ */
+export async function consoleOrigin (backplaneUrl: string): Promise<{ origin: string, servedByBackplane: boolean, close: () => Promise<void> }> {
+  const own = await fetch(`${backplaneUrl}/admin/`).then(async (r) => r.ok && (await r.text()).includes('<div id="root">'), () => false)
+  if (own) return { origin: backplaneUrl, servedByBackplane: true, close: async () => {} }
+  const { preview } = await import('vite')
+  const port = await freePort()
+  const server = await preview({
+    configFile: fileURLToPath(new URL('../../dashboard/vite.config.ts', import.meta.url)),
+    logLevel: 'warn',
+    preview: { host: '127.0.0.1', port, strictPort: true, open: false, headers: { 'Content-Security-Policy': CONSOLE_CSP }, proxy: { '/api': { target: backplaneUrl, ws: true } } }
+  })
+  return { origin: `http://127.0.0.1:${port}`, servedByBackplane: false, close: () => server.close() }
+}
+
+const axeSource = readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8')
+
+/** axeViolations runs axe-core (WCAG 2 A/AA) in the page and returns the serious and critical violations. */
+export async function axeViolations (page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') does not apply to it.
+  await page.evaluate(axeSource)
+  const found = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string, impact: string | null, nodes: Array<{ target: unknown }> }> }> } }).axe
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) }))
+  })
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id} at ${v.targets.join(' ')}`)
+}
+
+/** cspViolations collects the page's securitypolicyviolation events (installed before any page script). */
+export async function watchCsp (page: Page): Promise<() => Promise<string[]>> {
+  await page.addInitScript(() => {
+    const seen: string[] = []
+    ;(globalThis as unknown as { __csp: string[] }).__csp = seen
+    document.addEventListener('securitypolicyviolation', (e) => { seen.push(`${e.violatedDirective} ${e.blockedURI}`) })
+  })
+  return () => page.evaluate(() => (globalThis as unknown as { __csp?: string[] }).__csp ?? [])
+}
