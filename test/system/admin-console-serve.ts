@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { freePort, projectRoot } from '../helpers/process.ts'
+import { adminQuery } from '../helpers/services.ts'
+import { QUEUE_SCHEMA } from '../../src/platform/adapters/pg-boss-queue.ts'
 
 /** CONSOLE_CSP is the policy the console's pages run under (what Backplane sends with /admin). */
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -57,4 +59,21 @@ export async function watchCsp (page: Page): Promise<() => Promise<string[]>> {
     document.addEventListener('securitypolicyviolation', (e) => { seen.push(`${e.violatedDirective} ${e.blockedURI}`) })
   })
   return () => page.evaluate(() => (globalThis as unknown as { __csp?: string[] }).__csp ?? [])
+}
+
+/**
+ * seedDeadLetter puts one job in a job name's dead-letter queue (`<name>.dead`, where pg-boss
+ * moves a job after its last attempt), with the error its last attempt reported.
+ */
+export async function seedDeadLetter (databaseUrl: string, name: string, data: object, error: string): Promise<void> {
+  const { PgBoss } = await import('pg-boss')
+  const boss = new PgBoss({ connectionString: databaseUrl, schema: QUEUE_SCHEMA, schedule: false, supervise: false, migrate: false, max: 1 })
+  await boss.start()
+  try {
+    const id = await boss.send(`${name}.dead`, data)
+    if (id === null) throw new Error(`could not send to ${name}.dead`)
+    await adminQuery(databaseUrl, `UPDATE ${QUEUE_SCHEMA}.job SET output = $1 WHERE id = $2`, [{ message: error }, id])
+  } finally {
+    await boss.stop({ graceful: false })
+  }
 }

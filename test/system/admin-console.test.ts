@@ -9,9 +9,10 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueEmail } from '../helpers/auth.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
+import { totpCode } from '../helpers/mfa.ts'
 import { projectRoot, spawnBackplane, type BackplaneProcess } from '../helpers/process.ts'
 import { requireServices } from '../helpers/services.ts'
-import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, watchCsp } from './admin-console-serve.ts'
+import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, seedDeadLetter, watchCsp } from './admin-console-serve.ts'
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const mustRun = requireServices || process.env.BACKPLANE_REQUIRE_BROWSER === '1' || (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
@@ -28,6 +29,10 @@ let cspSeen: () => Promise<string[]>
 let agent: ChildProcess
 const admin = { email: 'root@console.test', password: strongPassword() }
 const member = { email: uniqueEmail('member'), password: strongPassword() }
+const second = { email: uniqueEmail('second-admin'), password: strongPassword() }
+let recoveryCode = ''
+let secondId = ''
+let adminToken = ''
 let memberToken = ''
 let taskId = ''
 
@@ -74,13 +79,21 @@ run('admin console in Chromium (#16)', () => {
     // Seed: a member with a live session, a project with a task, and an agent that runs it.
     await call('POST', '/auth/register', null, member)
     memberToken = (await call<{ accessToken: string }>('POST', '/auth/login', null, member)).json.accessToken
-    const adminToken = (await call<{ accessToken: string }>('POST', '/auth/login', null, admin)).json.accessToken
+    adminToken = (await call<{ accessToken: string }>('POST', '/auth/login', null, admin)).json.accessToken
     const project = (await call<{ id: string }>('POST', '/projects', adminToken, { name: 'Console demo', description: 'Seeded by the e2e test' })).json
     taskId = (await call<{ id: string }>('POST', `/projects/${project.id}/tasks`, adminToken, { name: 'nightly-report', schedule: '30 2 * * 1-5', payload: { sleepMs: 4000, echo: 'report ready' } })).json.id
+    // A second account with TOTP on (made an admin after the last-admin test): the console must ask for the second factor.
+    await call('POST', '/auth/register', null, second)
+    const secondToken = (await call<{ accessToken: string }>('POST', '/auth/login', null, second)).json.accessToken
+    secondId = (await call<{ id: string }>('GET', '/users/me', secondToken)).json.id
+    const { secret } = (await call<{ secret: string }>('POST', '/users/me/mfa/totp', secondToken)).json
+    recoveryCode = (await call<{ recoveryCodes: string[] }>('POST', '/users/me/mfa/totp/confirm', secondToken, { code: totpCode(secret) })).json.recoveryCodes[0] ?? ''
+    await seedDeadLetter(db.url, 'webhooks.deliver', { deliveryId: '00000000-0000-4000-8000-000000000000' }, 'receiver answered 500 ten times')
     const agentKey = (await call<{ apiKey: string }>('POST', '/agents', adminToken, { name: 'worker-1', projectId: project.id, labels: ['linux'] })).json.apiKey
     agent = spawn(process.execPath, ['examples/agent.ts'], { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', BACKPLANE_URL: bp.url, BACKPLANE_AGENT_KEY: agentKey }, stdio: 'ignore' })
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS })
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } })
+    page.setDefaultTimeout(10_000)
     cspSeen = await watchCsp(page)
   }, 180_000)
 
@@ -150,6 +163,32 @@ run('admin console in Chromium (#16)', () => {
     await page.getByRole('button', { name: 'Cancel' }).click()
   })
 
+  it('asks an admin with TOTP for the second factor, all from the keyboard', async () => {
+    expect((await call('PATCH', `/admin/users/${secondId}`, adminToken, { roles: ['user', 'admin'] })).status).toBe(200)
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click()
+    await page.getByLabel('Email').waitFor()
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(second.email)
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(second.password)
+    await page.keyboard.press('Enter')
+    await page.getByLabel(/Authentication code/).waitFor()
+    await checkPage('second factor')
+    await page.keyboard.type(recoveryCode)
+    await page.keyboard.press('Enter')
+    // Signed in where the console was (the user page of root@): sign-in keeps the URL.
+    await page.getByRole('banner').getByText(second.email).waitFor()
+    await page.getByRole('heading', { name: admin.email }).waitFor()
+    // Keyboard only: the skip link first, then the navigation.
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Overview')
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor()
+  })
+
   it('runs a task and watches its execution complete live through the agent', async () => {
     await page.goto(`${web.origin}/admin/tasks/${taskId}`)
     await signIn(admin, `/admin/tasks/${taskId}`)
@@ -180,6 +219,17 @@ run('admin console in Chromium (#16)', () => {
     expect(lines[0]).toBe('createdAt,action,outcome,actorType,actorId,targetType,targetId,ip,userAgent,requestId,details')
     expect(lines.length).toBeGreaterThan(2)
     expect(lines.slice(1).every((l) => /^[^,]+,auth\./.test(l))).toBe(true)
+  })
+
+  it('inspects a dead letter and sends it back to its queue', async () => {
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Queue' }).click()
+    await page.getByRole('button', { name: /1 — inspect/ }).click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('name')).toBe('webhooks.deliver')
+    await page.getByText('receiver answered 500 ten times').waitFor()
+    await checkPage('dead letters')
+    await page.getByRole('button', { name: 'Retry', exact: true }).click()
+    await page.getByRole('button', { name: 'Confirm retry' }).click()
+    await page.getByText('None left.').waitFor()
   })
 
   it('renders every other page with its data, accessibly and within the CSP', async () => {

@@ -59,7 +59,7 @@ export function SignIn ({ api }: { api: Api }) {
         )}
         {challenge?.status === 'mfa_required' && (
           <label>Authentication code (or a recovery code)
-            <input inputMode='numeric' autoComplete='one-time-code' required value={code} onChange={(e) => setCode(e.target.value)} />
+            <input inputMode='numeric' autoComplete='one-time-code' autoFocus required value={code} onChange={(e) => setCode(e.target.value)} />
           </label>
         )}
         {challenge?.status === 'mfa_enrolment_required' && (
