@@ -43,22 +43,17 @@ const axeSource = readFileSync(fileURLToPath(new URL('../../node_modules/axe-cor
 export async function axeViolations (page: Page): Promise<string[]> {
   // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') does not apply to it.
   await page.evaluate(axeSource)
-  const found = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string, impact: string | null, nodes: Array<{ target: unknown }> }> }> } }).axe
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) }))
-  })
+  // In-page code as a string: this file is compiled without the DOM library.
+  const found = await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) })))`) as Array<{ id: string, impact: string | null, targets: string[] }>
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id} at ${v.targets.join(' ')}`)
 }
 
 /** cspViolations collects the page's securitypolicyviolation events (installed before any page script). */
 export async function watchCsp (page: Page): Promise<() => Promise<string[]>> {
-  await page.addInitScript(() => {
-    const seen: string[] = []
-    ;(globalThis as unknown as { __csp: string[] }).__csp = seen
-    document.addEventListener('securitypolicyviolation', (e) => { seen.push(`${e.violatedDirective} ${e.blockedURI}`) })
-  })
-  return () => page.evaluate(() => (globalThis as unknown as { __csp?: string[] }).__csp ?? [])
+  await page.addInitScript(`globalThis.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => { globalThis.__csp.push(e.violatedDirective + ' ' + e.blockedURI) })`)
+  return async () => await page.evaluate('globalThis.__csp ?? []') as string[]
 }
 
 /**

@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueEmail } from '../helpers/auth.ts'
@@ -33,6 +34,9 @@ const second = { email: uniqueEmail('second-admin'), password: strongPassword() 
 let recoveryCode = ''
 let secondId = ''
 let adminToken = ''
+let webhookId = ''
+let receiver: Server
+const received: string[] = []
 let memberToken = ''
 let taskId = ''
 
@@ -74,13 +78,19 @@ run('admin console in Chromium (#16)', () => {
     await buildConsole()
     db = await createTestDatabase()
     await createAdmin(db.url)
-    bp = await spawnBackplane({ DATABASE_URL: db.url, BACKPLANE_SECRET: SECRET, RATE_LIMIT_AUTH_PER_MINUTE: '1000', SCHEDULER_INTERVAL_MS: '200' }, ['src/main.ts', 'start'], 60_000)
+    // A webhook receiver on loopback (WEBHOOKS_ALLOW_PRIVATE) that records each delivery's webhook-id.
+    receiver = createServer((req, res) => { received.push(String(req.headers['webhook-id'])); req.resume(); res.end('ok') })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const receiverPort = (receiver.address() as { port: number }).port
+    bp = await spawnBackplane({ DATABASE_URL: db.url, BACKPLANE_SECRET: SECRET, RATE_LIMIT_AUTH_PER_MINUTE: '1000', SCHEDULER_INTERVAL_MS: '200', WEBHOOKS_ALLOW_PRIVATE: 'true' }, ['src/main.ts', 'start'], 60_000)
     web = await consoleOrigin(bp.url)
     // Seed: a member with a live session, a project with a task, and an agent that runs it.
     await call('POST', '/auth/register', null, member)
     memberToken = (await call<{ accessToken: string }>('POST', '/auth/login', null, member)).json.accessToken
     adminToken = (await call<{ accessToken: string }>('POST', '/auth/login', null, admin)).json.accessToken
     const project = (await call<{ id: string }>('POST', '/projects', adminToken, { name: 'Console demo', description: 'Seeded by the e2e test' })).json
+    webhookId = (await call<{ id: string }>('POST', `/projects/${project.id}/webhooks`, adminToken, { url: `http://127.0.0.1:${receiverPort}/hook`, eventTypes: ['execution.completed'] })).json.id
+    expect((await call('POST', '/admin/frontends', adminToken, { name: 'storefront', origins: ['https://shop.example.test'] })).status).toBe(201)
     taskId = (await call<{ id: string }>('POST', `/projects/${project.id}/tasks`, adminToken, { name: 'nightly-report', schedule: '30 2 * * 1-5', payload: { sleepMs: 4000, echo: 'report ready' } })).json.id
     // A second account with TOTP on (made an admin after the last-admin test): the console must ask for the second factor.
     await call('POST', '/auth/register', null, second)
@@ -101,6 +111,7 @@ run('admin console in Chromium (#16)', () => {
     agent?.kill('SIGTERM')
     await browser?.close()
     await web?.close()
+    receiver?.close()
     bp?.child.kill('SIGTERM')
     await bp?.exited
     await db?.drop()
@@ -131,7 +142,7 @@ run('admin console in Chromium (#16)', () => {
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
     await page.getByRole('row', { name: /database/i }).first().waitFor()
     await page.getByText('Queue depth per job').waitFor()
-    const storage = await page.evaluate(() => ({ local: Object.keys(localStorage).length, session: Object.keys(sessionStorage).length, cookie: document.cookie }))
+    const storage = await page.evaluate('({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })')
     expect(storage).toEqual({ local: 0, session: 0, cookie: '' })
     await checkPage('overview')
   })
@@ -144,7 +155,7 @@ run('admin console in Chromium (#16)', () => {
     await page.getByRole('heading', { name: member.email }).waitFor()
     await checkPage('user')
     await page.getByRole('button', { name: 'Disable' }).click()
-    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Confirm disable')
+    await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Confirm disable')
     await page.keyboard.press('Enter')
     await page.getByText('disabled', { exact: true }).first().waitFor()
     expect((await call('GET', '/users/me', memberToken)).status).toBe(401)
@@ -181,9 +192,9 @@ run('admin console in Chromium (#16)', () => {
     await page.getByRole('heading', { name: admin.email }).waitFor()
     // Keyboard only: the skip link first, then the navigation.
     await page.keyboard.press('Tab')
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content')
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content')
     await page.keyboard.press('Tab')
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Overview')
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Overview')
     await page.keyboard.press('Tab')
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Users', exact: true }).waitFor()
@@ -232,14 +243,35 @@ run('admin console in Chromium (#16)', () => {
     await page.getByText('None left.').waitFor()
   })
 
+  it('shows the webhook deliveries of the run and redelivers one', async () => {
+    await page.goto(`${web.origin}/admin/webhooks/${webhookId}`)
+    await signIn(admin, `/admin/webhooks/${webhookId}`)
+    await page.getByRole('cell', { name: 'execution.completed' }).waitFor()
+    await expect.poll(() => received.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1)
+    await checkPage('webhook')
+    const before = received.length
+    await page.getByRole('button', { name: 'Redeliver' }).first().click()
+    await page.getByRole('button', { name: 'Confirm redeliver' }).click()
+    await expect.poll(() => received.length, { timeout: 15_000 }).toBe(before + 1)
+    expect(received.slice(0, -1)).toContain(received.at(-1))
+  })
+
+  it('rotates a frontend\'s key and shows the new one once', async () => {
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Frontends' }).click()
+    await page.getByRole('row', { name: /storefront/ }).getByRole('button', { name: 'Rotate key' }).click()
+    await page.getByRole('button', { name: 'Confirm rotate key' }).click()
+    expect(await page.getByRole('status').filter({ hasText: 'New key of storefront' }).textContent()).toMatch(/shown once\): \S{20,}/)
+    await checkPage('frontends')
+  })
+
   it('renders every other page with its data, accessibly and within the CSP', async () => {
     for (const [link, heading, data] of [
       ['Projects', 'Projects', 'Console demo'], ['Executions', 'Executions', 'nightly-report'], ['Agents', 'Agents', 'worker-1'],
-      ['Queue', 'Queue and dead letters', 'Adapter'], ['Frontends', 'Frontends', ''], ['Settings', 'Settings', 'Read-only']
+      ['Queue', 'Queue and dead letters', 'Adapter'], ['Frontends', 'Frontends', 'storefront'], ['Settings', 'Settings', 'Read-only']
     ] as const) {
       await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: link }).click()
       await page.getByRole('heading', { name: heading, exact: true }).waitFor()
-      if (data !== '') await page.getByText(data).first().waitFor()
+      await page.getByText(data).first().waitFor()
       await checkPage(link)
     }
     // The overview once there is activity: the README's screenshot.

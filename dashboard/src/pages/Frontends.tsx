@@ -13,8 +13,8 @@ export function Frontends () {
   const [key, setKey] = useState<{ name: string, key: string } | null>(null)
   const list = useQuery({ queryKey: ['frontends', f], queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/frontends', { params: { query: { limit: 20, ...defined(f) } } })) })
   const rotate = async (id: string, name: string) => {
-    const answer = unwrap(await api.client.POST('/api/v1/admin/frontends/{id}/rotate-key', { params: { path: { id } } })) as { key?: string, frontendKey?: string }
-    setKey({ name, key: answer.key ?? answer.frontendKey ?? JSON.stringify(answer) })
+    const answer = unwrap(await api.client.POST('/api/v1/admin/frontends/{id}/rotate-key', { params: { path: { id } } }))
+    setKey({ name, key: answer.apiKey })
   }
   return (
     <>
