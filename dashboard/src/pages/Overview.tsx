@@ -7,11 +7,12 @@ import { Loading, ProblemAlert } from '../ui/Problem.tsx'
 
 interface AnalyticsOverview {
   nodes: Array<{ id: string, uptimeSeconds: number, ready: boolean }>
-  http: { requestsPerSecond: number, errorRate: number, p99Ms: number }
+  http: { requestsPerSecond: number, errorRate: number, p99Ms: number | null }
   queue: { depth: number, deadLetters: number }
   agentsOnline: number
   executions24h: Record<string, number>
   dependencies: Array<{ name: string, state: string, latencyMs: number }>
+  breakers?: Array<{ name: string, state: string }>
 }
 interface UserDays { days: Array<{ day: string, signups: number, activeUsers: number }> }
 
@@ -57,7 +58,7 @@ export function Overview () {
           <div><dt>Agents online</dt><dd>{a?.agentsOnline ?? online.data ?? '…'}</dd></div>
           {a !== null && <div><dt>Requests/s</dt><dd>{a.http.requestsPerSecond.toFixed(1)}</dd></div>}
           {a !== null && <div><dt>Error rate</dt><dd>{(a.http.errorRate * 100).toFixed(2)} %</dd></div>}
-          {a !== null && <div><dt>p99 latency</dt><dd>{a.http.p99Ms} ms</dd></div>}
+          {a !== null && <div><dt>p99 latency</dt><dd>{a.http.p99Ms === null ? '—' : `${a.http.p99Ms} ms`}</dd></div>}
         </dl>
       </section>
       <div className='grid'>
@@ -74,6 +75,12 @@ export function Overview () {
                   ))}
                 </tbody>
               </table>)}
+          {a?.breakers !== undefined && a.breakers.length > 0 && (
+            <>
+              <h3>Circuit breakers not closed</h3>
+              <ul>{a.breakers.map((b) => <li key={b.name}>{b.name}: <span className='badge bad'>{b.state}</span></li>)}</ul>
+            </>
+          )}
           <h3>Nodes</h3>
           <ul>
             {(a?.nodes ?? (health.data === undefined ? [] : [{ id: health.data.node.id, uptimeSeconds: health.data.node.uptimeSeconds, ready: health.data.status === 'ok' }])).map((n) => (

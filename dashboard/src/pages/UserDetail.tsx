@@ -10,7 +10,7 @@ import { AuditTable } from './AuditTable.tsx'
 import { when } from '../lib/format.ts'
 
 interface Session { id: string, createdAt?: string, lastUsedAt?: string | null, ip?: string | null, userAgent?: string | null }
-interface ApiKey { id: string, name?: string, prefix?: string, scopes?: string[], createdAt?: string, lastUsedAt?: string | null, expiresAt?: string | null }
+interface ApiKey { id: string, name?: string, prefix?: string, scopes?: string[], createdAt?: string, lastUsedAt?: string | null, expiresAt?: string | null, revokedAt?: string | null }
 
 /** UserDetail shows one account: status, roles (the last-admin rule is the API's), sessions, API keys and audit trail. */
 export function UserDetail () {
@@ -71,7 +71,7 @@ export function UserDetail () {
         <ProblemAlert error={keys.error} />
         {keys.data === null && <p className='muted'>This Backplane does not list a user's API keys yet (GET /api/v1/admin/users/:id/api-keys).</p>}
         {keys.data != null && (
-          <ul>{keys.data.items.map((k) => <li key={k.id}>{k.name ?? k.id} {k.prefix ?? ''} — scopes {(k.scopes ?? []).join(', ') || 'none'}, last used {when(k.lastUsedAt)}</li>)}</ul>
+          <ul>{keys.data.items.map((k) => <li key={k.id}>{k.name ?? k.id} {k.prefix ?? ''} — scopes {(k.scopes ?? []).join(', ') || 'none'}, last used {when(k.lastUsedAt)}{k.revokedAt == null ? '' : `, revoked ${when(k.revokedAt)}`}</li>)}</ul>
         )}
         {keys.data?.items.length === 0 && <p>No API keys.</p>}
       </section>
