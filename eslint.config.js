@@ -3,7 +3,7 @@ import neostandard, { plugins } from 'neostandard'
 const plugin = plugins['typescript-eslint'].plugin
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', 'data/**', 'migrations/**', 'sdk/generated/**', 'test/fixtures/**'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', 'data/**', 'migrations/**', 'sdk/generated/**', 'test/fixtures/**', 'dashboard/dist/**', 'dashboard/src/api/**'] }),
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {

@@ -70,7 +70,11 @@ describe('deploy/docker/Dockerfile rules', () => {
     const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args)
     expect(copies).toContain('--from=build /app/dashboard/dist ./dashboard/dist')
     const build = stage(stages, 'build').instructions.filter((i) => i.keyword === 'RUN').map((i) => runCommand(i))
-    expect(build.some((command) => /vite build --config dashboard\/vite\.config\.ts/.test(command))).toBe(true)
+    // `npm run build` builds the console too (package.json's build ends with dashboard:build).
+    expect(build.some((command) => /\bnpm run build\b/.test(command))).toBe(true)
+    const scripts = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts
+    expect(scripts.build).toContain('dashboard:build')
+    expect(scripts['dashboard:build']).toMatch(/vite build --config dashboard\/vite\.config\.ts/)
   })
 
   it('keeps secrets and local state out of the build context (.dockerignore)', () => {
