@@ -85,7 +85,9 @@ export const ConfigSchema = Type.Object({
   WEBHOOKS_RETRY_SCHEDULE: Type.String({ default: '5s,30s,2m,10m,30m,1h,3h', pattern: '^ *[0-9]+(ms|s|m|h) *(, *[0-9]+(ms|s|m|h) *){0,19}$', maxLength: 400, description: 'Delays before each webhook retry (jittered between half and all of each); attempts = entries + 1' }),
   WEBHOOKS_CONCURRENCY: Int(16, 1, 1000, 'Webhook attempts a node runs at once'),
   WEBHOOKS_PER_ENDPOINT_CONCURRENCY: Int(2, 1, 100, 'Attempts in flight to one endpoint across all nodes'),
-  WEBHOOKS_MAX_PER_PROJECT: Int(20, 1, 1000, 'Most webhook endpoints one project may hold')
+  WEBHOOKS_MAX_PER_PROJECT: Int(20, 1, 1000, 'Most webhook endpoints one project may hold'),
+  WEBHOOKS_BREAKER_THRESHOLD: Int(5, 1, 100, 'Failed attempts in a row (no answer, 5xx, 429) that open an endpoint\'s circuit breaker'),
+  WEBHOOKS_BREAKER_COOLDOWN: Type.String({ default: '30s', pattern: '^ *[0-9]+(ms|s|m|h) *$', maxLength: 20, description: 'How long an endpoint\'s open breaker defers its deliveries before one probe; doubles after each failed probe, up to 10 min' })
 }, { additionalProperties: true })
 
 type RawConfig = Static<typeof ConfigSchema>
@@ -184,7 +186,9 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       retryDelaysMs: parseDurations(raw.WEBHOOKS_RETRY_SCHEDULE),
       concurrency: raw.WEBHOOKS_CONCURRENCY,
       perEndpointConcurrency: raw.WEBHOOKS_PER_ENDPOINT_CONCURRENCY,
-      maxPerProject: raw.WEBHOOKS_MAX_PER_PROJECT
+      maxPerProject: raw.WEBHOOKS_MAX_PER_PROJECT,
+      breakerThreshold: raw.WEBHOOKS_BREAKER_THRESHOLD,
+      breakerCooldownMs: parseDurations(raw.WEBHOOKS_BREAKER_COOLDOWN)[0]!
     },
     shutdown: {
       delay: raw.SHUTDOWN_DELAY_MS ?? (production ? 5000 : 0),

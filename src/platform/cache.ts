@@ -6,6 +6,7 @@ import { createBusTracker, type BusTracker } from './adapters/redis-cache-bus.ts
 import { readThroughWhileUnproven } from './cache-fallback.ts'
 import { brokerNames } from './namespace.ts'
 import { namespacedBus, siblingBus } from './adapters/bus-drivers.ts'
+import type { Breaker } from './breakers.ts'
 
 /** Cache is the cache port: memory on one node, memory + Redis with bus invalidation across nodes. */
 export type Cache = BentoCache<{ main: ReturnType<typeof bentostore> }>
@@ -20,6 +21,33 @@ declare module 'fastify' {
 function redisOptions (url: string) {
   // Bounded waits: a frozen Redis must slow requests by at most ~1 s, never hang them (decision 6).
   return { lazyConnect: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000, enableOfflineQueue: false }
+}
+
+// The L2 driver's calls that reach Redis; `namespace` hands out a driver that needs the same guard.
+const L2_CALLS = new Set(['get', 'getMany', 'set', 'setMany', 'has', 'delete', 'deleteMany', 'clear'])
+
+/**
+ * guardedL2 runs every call of a bentocache L2 driver through the `redis-cache` breaker: while
+ * Redis fails, the calls fail at once instead of each waiting out its command timeout, and
+ * bentocache (suppressL2Errors) serves from memory or the factory meanwhile.
+ */
+function guardedL2<D extends { factory: (config: never) => object }> (driver: D, breaker: Breaker, connected: () => boolean): D {
+  // Some calls answer without asking Redis (an empty key list): while the connection is down they
+  // count as failures too, or they would close the breaker in the middle of an outage.
+  const call = (fn: () => unknown) => breaker.execute(async () => {
+    if (!connected()) throw new Error('Redis is not connected')
+    return fn()
+  })
+  const guard = <T extends object>(target: T): T => new Proxy(target, {
+    get (obj, prop, receiver) {
+      const value = Reflect.get(obj, prop, receiver) as unknown
+      if (typeof value !== 'function') return value
+      if (prop === 'namespace') return (...args: unknown[]) => guard(value.apply(obj, args) as object)
+      if (typeof prop === 'string' && L2_CALLS.has(prop)) return (...args: unknown[]) => call(() => value.apply(obj, args) as unknown)
+      return value.bind(obj) as unknown
+    }
+  })
+  return { ...driver, factory: (config: never) => guard(driver.factory(config)) }
 }
 
 /**
@@ -55,7 +83,8 @@ export default fp(async function cache (app) {
     }
     bus.on('error', warn)
     connections.push(bus)
-    store.useL2Layer(redisDriver({ connection: l2 })).useBus(namespacedBus(redisBusDriver({ connection: bus }), names, warn))
+    const breaker = app.breakers.create('redis-cache', { counts: () => true, threshold: 3, halfOpenAfterMs: 1000 })
+    store.useL2Layer(guardedL2(redisDriver({ connection: l2 }), breaker, () => l2.status === 'ready')).useBus(namespacedBus(redisBusDriver({ connection: bus }), names, warn))
     // Redis is not required to serve (decision 6): its failure degrades readiness, never fails it.
     const joined = tracker
     app.addReadinessCheck('redis', async () => {
@@ -91,4 +120,4 @@ export default fp(async function cache (app) {
     await bento.disconnect().catch(() => {})
     for (const c of connections) c.disconnect()
   })
-}, { name: 'cache', dependencies: ['health'] })
+}, { name: 'cache', dependencies: ['health', 'breakers'] })

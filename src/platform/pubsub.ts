@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { Redis } from 'ioredis'
+import type { Breaker } from './breakers.ts'
 import { brokerNames, type BrokerNames } from './namespace.ts'
 import type { Siblings } from './siblings.ts'
 
@@ -71,8 +72,10 @@ export function siblingPubSub (siblings: Siblings): PubSub {
  * can do nothing else). Both reconnect by themselves; while Redis is away, publish rejects
  * (the outbox relay then retries) and subscriptions are restored on reconnect. Topics travel as
  * channels named through `names` (BACKPLANE_NAMESPACE), so deployments sharing Redis hear only their own.
+ * With a `breaker`, publishes go through it: once Redis has failed a few in a row they are refused
+ * at once (the relay keeps its events and tries again) instead of each waiting for a reply.
  */
-export async function redisPubSub (url: string, names: BrokerNames = brokerNames('')): Promise<PubSub> {
+export async function redisPubSub (url: string, names: BrokerNames = brokerNames(''), breaker?: Breaker): Promise<PubSub> {
   const { Redis } = await import('ioredis')
   const options = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000, enableOfflineQueue: true, lazyConnect: true }
   const pub: Redis = new Redis(url, { ...options, enableOfflineQueue: false })
@@ -87,7 +90,8 @@ export async function redisPubSub (url: string, names: BrokerNames = brokerNames
   return {
     kind: 'redis',
     async publish (topic, message) {
-      await pub.publish(names.redis(topic), message)
+      const send = () => pub.publish(names.redis(topic), message)
+      await (breaker ? breaker.execute(send) : send())
     },
     async subscribe (topic, handler) {
       const channel = names.redis(topic)
@@ -117,7 +121,8 @@ export async function redisPubSub (url: string, names: BrokerNames = brokerNames
 /** pubsub decorates `app.pubsub`: Redis with REDIS_URL, otherwise in-process (and to sibling workers through their primary). */
 export default fp(async function pubsub (app) {
   const url = app.config.redis.url
-  const bus = url ? await redisPubSub(url, brokerNames(app.config.namespace)) : app.siblings ? siblingPubSub(app.siblings) : memoryPubSub()
+  const breaker = () => app.breakers.create('redis-pubsub', { counts: () => true, threshold: 3, halfOpenAfterMs: 1000 })
+  const bus = url ? await redisPubSub(url, brokerNames(app.config.namespace), breaker()) : app.siblings ? siblingPubSub(app.siblings) : memoryPubSub()
   app.decorate('pubsub', bus)
   app.addHook('onClose', async () => { await bus.close() })
-}, { name: 'pubsub' })
+}, { name: 'pubsub', dependencies: ['breakers'] })

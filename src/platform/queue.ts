@@ -237,7 +237,9 @@ export default fp(async function queue (app) {
   let backend: QueueBackend
   if (amqpUrl) {
     const { createAmqpQueue } = await import('./adapters/amqp-queue.ts')
-    backend = createAmqpQueue({ url: amqpUrl, db: app.db, log, names: brokerNames(app.config.namespace) })
+    // Failed reconnections open the `amqp` breaker: callers then get their 503 at once, and readiness names it.
+    const breaker = app.breakers.create('amqp', { counts: () => true, threshold: 3, halfOpenAfterMs: 1000 })
+    backend = createAmqpQueue({ url: amqpUrl, db: app.db, log, names: brokerNames(app.config.namespace), breaker })
   } else {
     // pg-boss keeps its queues in the app's own database (schema pgboss): a deployment's database
     // is its own, so BACKPLANE_NAMESPACE has nothing to separate there.
@@ -259,4 +261,4 @@ export default fp(async function queue (app) {
     await jobQueue.stop().catch((err: unknown) => { log.warn({ err: { message: errorMessage(err) } }, 'job workers did not stop cleanly') })
   })
   app.addHook('onClose', async () => { await backend.close() })
-}, { name: 'queue', dependencies: ['db', 'health'] })
+}, { name: 'queue', dependencies: ['db', 'health', 'breakers'] })

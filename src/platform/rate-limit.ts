@@ -93,7 +93,8 @@ export default fp(async function rateLimit (app: FastifyInstance) {
   // Worker processes of one machine without Redis share one count kept by their primary.
   const siblings = app.siblings
   const shared: SharedCounter | undefined = redis ?? (siblings ? { incr: (key, windowMs) => siblings.ask<WindowCount>('rate-limit', { key, windowMs }) } : undefined)
-  const counter = createFallbackCounter(shared, app.log)
+  // With Redis, the fall-back to memory is the `redis-rate-limit` breaker (one failure, 2 s): readiness and the gauge show it.
+  const counter = createFallbackCounter(shared, app.log, redis ? { breaker: app.breakers.create('redis-rate-limit', { counts: () => true, threshold: 1, halfOpenAfterMs: 2000 }) } : {})
   if (redis) {
     app.addReadinessCheck('rate-limit-store', redis.ping, { critical: false })
     app.addHook('onClose', async () => { redis.close() })
@@ -228,7 +229,7 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     if (!route.url.startsWith('/api/') || route.config?.rateLimit === false || !schema?.response || schema.response[429]) return
     schema.response = { ...schema.response, 429: ProblemSchema }
   })
-}, { name: 'rate-limit', dependencies: ['auth', 'health', 'security-events', 'errors', 'frontend-context'] })
+}, { name: 'rate-limit', dependencies: ['auth', 'health', 'breakers', 'security-events', 'errors', 'frontend-context'] })
 
 /** recentKeys remembers keys for a while, bounded, to report each trip once per window. */
 function recentKeys (ttlMs: number, maxKeys = 10_000) {

@@ -76,7 +76,7 @@ it('RL-02 R-PG-HANG: a frozen PostgreSQL gives 503 + Retry-After within 5 s (nev
   const maxLatency = Math.max(...during.map((o) => o.ms))
   const statuses = [...new Set(outcomes.map((o) => o.status))].sort()
   const whileFrozen = Object.entries(Object.groupBy(during, (o) => String(o.status))).map(([status, list]) => `${list?.length ?? 0}x${status}`).join(' ')
-  console.log(`R-PG-HANG: ${outcomes.length} requests, ${outcomes.filter((o) => o.status >= 500).length} answered 503, ${during.length} started while frozen, max latency while frozen ${maxLatency} ms, recovery ${recoveredAt - thawedAt} ms after SIGCONT, statuses while frozen ${whileFrozen}`)
+  console.log(`R-PG-HANG: ${outcomes.length} requests, ${outcomes.filter((o) => o.status >= 500).length} answered 503, ${during.length} started while frozen, max latency while frozen ${maxLatency} ms, recovery ${recoveredAt - thawedAt} ms after SIGCONT, statuses while frozen ${whileFrozen}, ${during.filter((o) => o.status < 300).length} of them succeeded as the database came back`)
 
   expect(ready.status).toBe(503)
   expect(readyBody.status).toBe('unavailable')
@@ -84,16 +84,15 @@ it('RL-02 R-PG-HANG: a frozen PostgreSQL gives 503 + Retry-After within 5 s (nev
   expect(readyBody.breakers?.database).toMatch(/open|half-open/)
   expect(metrics).toMatch(/backplane_breaker_state\{dependency="database"\} [12]/)
   expect(during.filter((o) => o.status === 503).length).toBeGreaterThan(0)
-  // Nothing that needs the database can succeed while it is frozen. (A handful of successes right
-  // after the signals were sent showed up in some runs on this loaded machine: signal delivery is
-  // not instantaneous, so the first moments are not held to it. A CI run on 2026-12-07 had four
-  // reads started 0.5 s after the signals answer 200 in 1.1 s: 1.5 s is the bound since.)
-  // TODO(#12): find which process the freeze misses instead of tolerating a few successes.
-  // The freeze is real: nearly every request started while it lasts is refused. (A CI run also saw
-  // four reads answer 200 in 1.2 s well into the freeze, every read client at one moment; RL-02's
-  // promises — 503 with Retry-After, no 500, no hang, recovery — hold either way.)
-  const succeeded = during.filter((o) => o.at > frozenAt + 1500 && o.status < 300)
-  expect(succeeded.length, JSON.stringify(succeeded)).toBeLessThanOrEqual(Math.ceil(during.length * 0.05))
+  // Nothing that needs the database succeeds while it is frozen: every request started after the
+  // last SIGSTOP and answered before the SIGCONT was refused. A request started while frozen may
+  // still succeed when it was inside its bounded wait (2 s, then the liveness probe) as the
+  // database came back: it then ended after the thaw. (The run of 2026-12-07 that saw "four reads
+  // answer 200 in 1.2 s well into the freeze" counted exactly those: started up to ~1.2 s before
+  // the thaw, answered as it arrived.)
+  const answeredWhileFrozen = during.filter((o) => o.at + o.ms < thawedAt)
+  expect(answeredWhileFrozen.filter((o) => o.status !== 503), JSON.stringify(answeredWhileFrozen.filter((o) => o.status !== 503))).toEqual([])
+  expect(during.filter((o) => o.status < 300).every((o) => o.at + o.ms >= thawedAt)).toBe(true)
   expect(statuses.every((s) => s === 200 || s === 201 || s === 202 || s === 409 || s === 503), `statuses while frozen ${whileFrozen}`).toBe(true)
   expect(outcomes.filter((o) => o.status === 503).every((o) => o.retryAfter === '1')).toBe(true)
   expect(maxLatency).toBeLessThan(5000)

@@ -65,6 +65,12 @@ export function createDeliveriesRepository (db: Database) {
         .where(eq(d.id, id)).returning()
       return row!
     },
+    /** release gives back a leased attempt that was not made (the endpoint's breaker refused it): uncounted, due in `ms`. */
+    async release (id: string, lease: Date, ms: number, tx: Database): Promise<DeliveryRow | undefined> {
+      const [row] = await tx.update(d).set({ leasedUntil: null, attempts: sql`${d.attempts} - 1`, nextAttemptAt: inMs(ms) })
+        .where(and(eq(d.id, id), eq(d.leasedUntil, lease), eq(d.status, 'pending'))).returning()
+      return row
+    },
     /** stop ends a pending delivery without another attempt (its endpoint was disabled, or no attempts are left). */
     async stop (id: string, status: 'failed' | 'gave_up', reason: string, tx: Database): Promise<void> {
       await tx.update(d).set({ status, lastError: reason, nextAttemptAt: null, leasedUntil: null, completedAt: sql`now()` }).where(eq(d.id, id))

@@ -4,6 +4,7 @@ import type { JobQueue } from '../../platform/queue.ts'
 import type { PublishedEvent } from '../../platform/events.ts'
 import type { SecretBox } from '../../lib/secret-box.ts'
 import { createDeliveriesRepository, type AttemptRecord } from './deliveries-repository.ts'
+import type { EndpointBreakers } from './endpoint-breakers.ts'
 import { createWebhooksRepository } from './repository.ts'
 import { busyDelayMs, retryDelayMs } from './retry.ts'
 import { sendAttempt, type AttemptResult } from './sender.ts'
@@ -28,6 +29,8 @@ export interface DispatcherSettings {
   timeoutMs: number
   retryDelaysMs: readonly number[]
   perEndpointConcurrency: number
+  /** breakers hold back attempts to an endpoint that keeps failing (deferred, never spent). */
+  breakers: EndpointBreakers
   onOutcome?: (outcome: string) => void
 }
 
@@ -109,6 +112,13 @@ export function createDispatcher (s: DispatcherSettings) {
       s.onOutcome?.('busy')
       return { kind: 'skip' }
     }
+    const gate = s.breakers.gate(hook.id, leaseMs)
+    if (!gate.allow) {
+      // The endpoint's breaker is open: come back when its next probe is due, attempt not spent.
+      await schedule(row.id, await deliveries.postpone(row.id, gate.deferMs, tx), tx)
+      s.onOutcome?.('deferred')
+      return { kind: 'skip' }
+    }
     const leased = await deliveries.lease(row.id, leaseMs, tx)
     return { kind: 'attempt', hook, body: row.body, eventId: row.eventId, attempt: leased.attempts, lease: leased.leasedUntil! }
   })
@@ -119,6 +129,15 @@ export function createDispatcher (s: DispatcherSettings) {
     if (result.outcome === 'gone') return { ...base, status: 'failed' }
     const wait = retryDelayMs(s.retryDelaysMs, attempt, result.retryAfterMs)
     return wait === null ? { ...base, status: 'gave_up' } : { ...base, status: 'pending', retryInMs: wait }
+  }
+
+  /** defer hands back an attempt the endpoint's breaker refused after the claim: not spent, tried again when a probe is due. */
+  async function defer (deliveryId: string, c: Extract<Claim, { kind: 'attempt' }>): Promise<void> {
+    await s.db.transaction(async (tx) => {
+      const row = await deliveries.release(deliveryId, c.lease, s.breakers.retryInMs(c.hook.id), tx)
+      if (row) await schedule(row.id, row.nextAttemptAt, tx)
+    })
+    s.onOutcome?.('deferred')
   }
 
   /** attempt runs one `webhooks.deliver` job. */
@@ -135,7 +154,12 @@ export function createDispatcher (s: DispatcherSettings) {
         'webhook-timestamp': String(timestamp),
         'webhook-signature': signatureHeader(secretsOf(c.hook), c.eventId, timestamp, c.body)
       }
-      result = await sendAttempt(c.hook.url, headers, c.body, { timeoutMs: s.timeoutMs, policy: s.policy, resolve: s.resolver() })
+      const sent = await s.breakers.send(c.hook.id, () => sendAttempt(c.hook.url, headers, c.body, { timeoutMs: s.timeoutMs, policy: s.policy, resolve: s.resolver() }))
+      if (sent === 'refused') {
+        await defer(deliveryId, c)
+        return
+      }
+      result = sent
     } catch (err) {
       // A secret that no longer opens (BACKPLANE_SECRET changed): a counted failure, so the delivery still ends.
       log.error({ webhookId: c.hook.id, deliveryId, err: { message: (err as Error).message } }, 'webhook attempt could not be signed')

@@ -1,9 +1,10 @@
 import fp from 'fastify-plugin'
-import { Counter } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import { createSecretBox } from '../../lib/secret-box.ts'
 import { masterSecret } from '../../platform/master-secret.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { createDispatcher, DELIVER_JOB, type DeliveryJob } from './dispatcher.ts'
+import { createEndpointBreakers } from './endpoint-breakers.ts'
 import { defineWebhookPermissions } from './permissions.ts'
 import { webhooksRoutes } from './routes.ts'
 import { createWebhooksService, type WebhooksService } from './service.ts'
@@ -39,6 +40,30 @@ export default defineModule({
       labelNames: ['outcome'] as const,
       registers: [app.metrics]
     })
+    // One breaker per endpoint, bounded in number; the metric counts them by state (an endpoint id
+    // per label would be unbounded) and each transition is one log line naming the endpoint.
+    const log = app.log.child({ module: 'webhooks' })
+    const breakers = createEndpointBreakers({
+      threshold: config.breakerThreshold,
+      cooldownMs: config.breakerCooldownMs,
+      maxTracked: 10_000,
+      onTransition: (webhookId, state) => {
+        if (state === 'open') log.warn({ webhookId, breaker: state }, 'webhook endpoint circuit breaker opened: its deliveries are deferred until a probe succeeds')
+        else log.info({ webhookId, breaker: state }, `webhook endpoint circuit breaker is ${state}`)
+      }
+    })
+    app.metrics.registerMetric(new Gauge({
+      name: 'backplane_webhook_endpoint_breakers',
+      help: 'Webhook endpoint circuit breakers this node tracks, by state (open: deliveries deferred)',
+      labelNames: ['state'] as const,
+      registers: [],
+      collect () {
+        const counts = breakers.counts()
+        this.set({ state: 'closed' }, counts.closed)
+        this.set({ state: 'open' }, counts.open)
+        this.set({ state: 'half-open' }, counts.halfOpen)
+      }
+    }))
     const dispatcher = createDispatcher({
       db: app.db,
       queue: app.queue,
@@ -49,6 +74,7 @@ export default defineModule({
       timeoutMs: config.timeoutMs,
       retryDelaysMs: config.retryDelaysMs,
       perEndpointConcurrency: config.perEndpointConcurrency,
+      breakers,
       onOutcome: (outcome) => { outcomes.inc({ outcome }) }
     })
     const service = createWebhooksService({ db: app.db, audit: app.securityEvents, projects: app.projects, box, dispatcher, policy, resolver: () => resolver, maxPerProject: config.maxPerProject })

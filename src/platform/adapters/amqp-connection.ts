@@ -1,5 +1,6 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options, type RecoveringChannelModel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
+import type { Breaker } from '../breakers.ts'
 import { AppError } from '../errors.ts'
 import { amqpTopology, declareJob, declareRetry, type AmqpTopology } from './amqp-topology.ts'
 
@@ -37,8 +38,11 @@ function refused (err: unknown): Error {
 /**
  * createAmqpLink connects lazily (nothing happens until the first use) and reconnects with
  * back-off after the broker restarts; what was declared is declared again on the new connection.
+ * With a `breaker` (the app's `amqp` one), failed reconnections and waits that ran out open it;
+ * while it is open a caller that needs the broker is refused at once instead of waiting `waitMs`,
+ * and the first use after the broker is back closes it.
  */
-export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topology = amqpTopology() }: { url: string, log: FastifyBaseLogger, waitMs?: number, topology?: AmqpTopology }): AmqpLink {
+export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topology = amqpTopology(), breaker }: { url: string, log: FastifyBaseLogger, waitMs?: number, topology?: AmqpTopology, breaker?: Breaker }): AmqpLink {
   let recovering: Promise<RecoveringChannelModel> | undefined
   let live: ChannelModel | undefined
   let publisher: Promise<ConfirmChannel> | undefined
@@ -47,6 +51,9 @@ export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topolo
   let unreachableLogged = false
   const waiters = new Set<(model: ChannelModel | Error) => void>()
   const listeners: Array<() => void> = []
+  const failed = (err: Error) => { breaker?.execute(() => Promise.reject(err)).catch(() => {}) }
+  // A half-open breaker lets this trial through; an open one not yet due refuses it (the next use tries again).
+  const answered = () => { if (breaker && breaker.state() !== 'closed') breaker.execute(async () => {}).catch(() => {}) }
 
   function open (): Promise<RecoveringChannelModel> {
     recovering ??= connect(withHeartbeat(url), { recovery: { initialDelay: 200, maxDelay: 5000, waitForConnect: false } }).then((model) => {
@@ -62,9 +69,11 @@ export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topolo
       model.on('disconnect', (err: Error) => {
         live = undefined
         publisher = undefined
+        failed(err)
         log.warn({ err: { message: err.message } }, 'RabbitMQ connection lost; reconnecting')
       })
       model.on('connect-failed', (err: Error) => {
+        failed(err)
         if (!unreachableLogged) log.error({ err: { message: err.message } }, 'RabbitMQ is not reachable; retrying')
         unreachableLogged = true
       })
@@ -77,7 +86,8 @@ export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topolo
 
   async function connection (waitMs = defaultWaitMs): Promise<ChannelModel> {
     if (closed) throw new Error('the queue is closed')
-    if (live) return live
+    if (live) { answered(); return live }
+    if (breaker?.refusing()) throw unreachable()
     await open()
     if (live) return live
     return new Promise((resolve, reject) => {
@@ -87,7 +97,11 @@ export function createAmqpLink ({ url, log, waitMs: defaultWaitMs = 5000, topolo
         if (m instanceof Error) reject(m)
         else resolve(m)
       }
-      const timer = setTimeout(() => { waiter(unreachable()) }, waitMs)
+      const timer = setTimeout(() => {
+        const err = unreachable()
+        failed(err)
+        waiter(err)
+      }, waitMs)
       waiters.add(waiter)
     })
   }

@@ -7,6 +7,7 @@ import { createAmqpLink, type AmqpLink } from './amqp-connection.ts'
 import { createOutbox, type OutboxFaults } from './amqp-outbox.ts'
 import { amqpTopology, deadLetterInfo, decode, encode, failureHeaders, type Envelope } from './amqp-topology.ts'
 import type { BrokerNames } from '../namespace.ts'
+import type { Breaker } from '../breakers.ts'
 
 interface Consumer {
   definition: JobDefinition
@@ -37,7 +38,7 @@ function retryDelays (policy: RetryPolicy): number[] {
 }
 
 /** AmqpQueueOptions are what the RabbitMQ adapter needs; `faults` exists for crash tests only. */
-export interface AmqpQueueOptions { url: string, db: Database, log: FastifyBaseLogger, names?: BrokerNames, faults?: OutboxFaults }
+export interface AmqpQueueOptions { url: string, db: Database, log: FastifyBaseLogger, names?: BrokerNames, faults?: OutboxFaults, breaker?: Breaker }
 
 /**
  * createAmqpQueue runs jobs on RabbitMQ. A send writes the job to the `queue_outbox` table (in
@@ -47,9 +48,9 @@ export interface AmqpQueueOptions { url: string, db: Database, log: FastifyBaseL
  * to `<name>.dead` through the dead-letter exchange. The connection recovers after a broker restart.
  * Every exchange and queue carries the BACKPLANE_NAMESPACE prefix (`names`).
  */
-export function createAmqpQueue ({ url, db, log, names, faults }: AmqpQueueOptions): QueueBackend {
+export function createAmqpQueue ({ url, db, log, names, faults, breaker }: AmqpQueueOptions): QueueBackend {
   const topology = amqpTopology(names)
-  const link: AmqpLink = createAmqpLink({ url, log, topology })
+  const link: AmqpLink = createAmqpLink({ url, log, topology, breaker })
   const outbox = createOutbox({
     db,
     log,

@@ -1,4 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { isBrokenCircuitError } from 'cockatiel'
+import type { Breaker } from '../breakers.ts'
 
 /** WindowCount is a key's hits in its current window and the milliseconds until that window ends. */
 export interface WindowCount { current: number, ttl: number }
@@ -59,6 +61,11 @@ export interface FallbackOptions {
   /** warnEveryMs spaces the "limits are per node" warnings. */
   warnEveryMs?: number
   now?: () => number
+  /**
+   * breaker, when given, decides instead of `retryAfterMs` when the shared counter is asked again
+   * (the app passes its `redis-rate-limit` breaker, so readiness and the gauge show the fall-back).
+   */
+  breaker?: Pick<Breaker, 'execute' | 'refusing'>
 }
 
 /** FallbackCounter is the counting core: shared when it can be, per-node memory when it cannot. */
@@ -85,6 +92,13 @@ export function createFallbackCounter (shared: SharedCounter | undefined, log: F
   const { timeoutMs = 1000, retryAfterMs = 2000, warnEveryMs = 30_000, now = Date.now } = options
   const memory = new MemoryCounter(100_000, now)
   let retryAt = 0
+  // Without a breaker the store keeps its own: one failure, then memory for retryAfterMs.
+  const breaker = options.breaker ?? {
+    refusing: () => now() < retryAt,
+    execute: async <T>(fn: () => Promise<T>): Promise<T> => {
+      try { return await fn() } catch (err) { retryAt = now() + retryAfterMs; throw err }
+    }
+  }
   let lastWarn = -Infinity
   let degraded = false
 
@@ -103,21 +117,22 @@ export function createFallbackCounter (shared: SharedCounter | undefined, log: F
   return {
     get degraded () { return degraded },
     incrNow (key, windowMs) {
-      return !shared || now() < retryAt ? memory.incr(key, windowMs) : undefined
+      return !shared || breaker.refusing() ? memory.incr(key, windowMs) : undefined
     },
     async incr (key, windowMs) {
       const local = memory.incr(key, windowMs)
-      if (!shared || now() < retryAt) return local
+      if (!shared || breaker.refusing()) return local
       try {
-        const counted = await viaShared(shared, key, windowMs)
+        const counted = await breaker.execute(() => viaShared(shared, key, windowMs))
         if (degraded) {
           degraded = false
           log.info('rate-limit store answers again: limits are shared across nodes')
         }
         return counted
       } catch (err) {
+        // A half-open breaker refuses the calls beside its probe: memory counts them, nothing failed.
+        if (isBrokenCircuitError(err)) return local
         degraded = true
-        retryAt = now() + retryAfterMs
         if (now() - lastWarn >= warnEveryMs) {
           lastWarn = now()
           log.warn({ err: { message: (err as Error).message } }, 'rate-limit store unavailable: limits are counted per node until it answers')
