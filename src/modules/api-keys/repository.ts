@@ -5,6 +5,8 @@ import { apiKeys, type ApiKeyRow } from './table.ts'
 
 /** createApiKeysRepository holds the api_keys queries; every owner-facing query is scoped by user id. */
 export function createApiKeysRepository (db: Database) {
+  // The authentication read of every X-API-Key cache miss: built once and prepared by name.
+  const byPrefix = db.select().from(apiKeys).where(eq(apiKeys.prefix, sql.placeholder('prefix'))).prepare('api_keys_find_by_prefix')
   return {
     async insert (values: typeof apiKeys.$inferInsert, tx: Database = db): Promise<ApiKeyRow> {
       const [row] = await tx.insert(apiKeys).values(values).returning()
@@ -12,7 +14,7 @@ export function createApiKeysRepository (db: Database) {
     },
     /** findByPrefix is the authentication lookup (the prefix is unique). */
     async findByPrefix (prefix: string): Promise<ApiKeyRow | undefined> {
-      const [row] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, prefix))
+      const [row] = await byPrefix.execute({ prefix })
       return row
     },
     /** findOwned returns the key only when it belongs to the user (an agent's key is managed through its agent). */

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, sql, type SQL } from 'drizzle-orm'
+import { and, asc, count, desc, eq, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db.ts'
 import type { KeysetPosition } from './cursor.ts'
 import type { ProjectSort } from './schemas.ts'
@@ -39,7 +39,12 @@ function split ({ role, ...project }: Project & { role: ProjectRole | null }): P
 
 /** createProjectsRepository holds the projects queries; every member-facing read joins the caller's membership. */
 export function createProjectsRepository (db: Database) {
-  const memberOn = (userId: string) => and(eq(projectMembers.projectId, projects.id), eq(projectMembers.userId, userId))
+  const memberOn = (userId: string | Placeholder) => and(eq(projectMembers.projectId, projects.id), eq(projectMembers.userId, userId))
+  // The read behind every project access check outside a transaction (GET /projects/:id and the
+  // routes under it): built once and prepared by name, not rebuilt and re-parsed per request.
+  const withRole = db.select({ ...columns, role: projectMembers.role }).from(projects)
+    .leftJoin(projectMembers, memberOn(sql.placeholder('userId'))).where(eq(projects.id, sql.placeholder('id')))
+    .prepare('projects_find_with_role')
 
   return {
     /** insertWithOwner stores a project and its owner's membership (call it inside a transaction). */
@@ -61,6 +66,10 @@ export function createProjectsRepository (db: Database) {
      * (inside a transaction), so membership changes and deletion of one project run one at a time.
      */
     async findWithRole (id: string, userId: string, { tx = db, lock = false }: { tx?: Database, lock?: boolean } = {}): Promise<ProjectWithRole | undefined> {
+      if (tx === db && !lock) {
+        const [row] = await withRole.execute({ id, userId })
+        return row ? split(row) : undefined
+      }
       const query = tx.select({ ...columns, role: projectMembers.role }).from(projects).leftJoin(projectMembers, memberOn(userId)).where(eq(projects.id, id))
       const [row] = lock ? await query.for('update', { of: projects }) : await query
       return row ? split(row) : undefined

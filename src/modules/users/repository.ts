@@ -8,9 +8,12 @@ export interface UserFilter { q?: string, role?: string, status?: UserRow['statu
 
 /** createUsersRepository holds the users queries. */
 export function createUsersRepository (db: Database) {
+  // The read behind every GET /users/me (and every principal cache miss): built once and prepared
+  // by name, so a request neither rebuilds the SQL nor has PostgreSQL parse it again on a connection.
+  const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare('users_find_by_id')
   return {
     async findById (id: string, tx: Database = db): Promise<UserRow | undefined> {
-      const [row] = await tx.select().from(users).where(eq(users.id, id))
+      const [row] = tx === db ? await byId.execute({ id }) : await tx.select().from(users).where(eq(users.id, id))
       return row
     },
     /** findByIds returns the accounts with these ids, any status (for lists that name people). */

@@ -60,23 +60,44 @@ export function createLivenessProbe (url: string, probeMs: number): () => Promis
   }
 }
 
-// Waits past `waitMs` ask the probe: a slow statement on a live server keeps waiting (its own
-// statement_timeout bounds it), a silent server fails the wait with a 503.
-function within<T> (work: Promise<T>, timings: GuardTimings, alive: () => Promise<boolean>, onLate: () => void): Promise<T> {
+/** Wait is one guarded wait in flight: when it is next due a look, and how to end it if the database is gone. */
+interface Wait { dueAt: number, fail: (err: unknown) => void, onLate: () => void, asking: boolean }
+
+/**
+ * createWatch bounds waits with one sweeping timer for all of them: a wait past `waitMs` asks the
+ * probe; a slow statement on a live server keeps waiting (its own statement_timeout bounds it), a
+ * silent server fails the wait with a 503. A timer and a Promise.race per statement (two a pooled
+ * query) cost more than the statement's own JavaScript on the hot path; the sweep runs every
+ * `waitMs / 8` only while a wait is in flight, so a wait is looked at between `waitMs` and
+ * `waitMs * 1.125` after it began.
+ */
+function createWatch (timings: GuardTimings, alive: () => Promise<boolean>) {
+  const waits = new Set<Wait>()
   let timer: NodeJS.Timeout | undefined
-  let settled = false
-  const watchdog = new Promise<never>((_resolve, reject) => {
-    const check = () => {
+  const sweep = () => {
+    if (waits.size === 0) { clearInterval(timer); timer = undefined; return }
+    const now = Date.now()
+    for (const wait of waits) {
+      if (wait.asking || wait.dueAt > now) continue
+      wait.asking = true
       alive().then((ok) => {
-        if (settled) return
-        if (ok) { timer = setTimeout(check, timings.waitMs); return }
-        onLate()
-        reject(databaseUnavailable(new Error('the database did not answer')))
-      }, () => {})
+        wait.asking = false
+        if (!waits.has(wait)) return
+        if (ok) { wait.dueAt = Date.now() + timings.waitMs; return }
+        waits.delete(wait)
+        wait.onLate()
+        wait.fail(databaseUnavailable(new Error('the database did not answer')))
+      }, () => { wait.asking = false })
     }
-    timer = setTimeout(check, timings.waitMs)
-  })
-  return Promise.race([work, watchdog]).finally(() => { settled = true; clearTimeout(timer) })
+  }
+  return function within<T> (work: Promise<T>, onLate: () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const wait: Wait = { dueAt: Date.now() + timings.waitMs, fail: reject, onLate, asking: false }
+      waits.add(wait)
+      timer ??= setInterval(sweep, Math.max(10, timings.waitMs / 8)).unref()
+      work.then((value) => { waits.delete(wait); resolve(value) }, (err: unknown) => { waits.delete(wait); reject(err) })
+    })
+  }
 }
 
 type Queryable = { query: (...args: unknown[]) => Promise<unknown> }
@@ -92,6 +113,7 @@ interface Guarded { broken?: boolean, guarded?: boolean, retire?: () => void }
 export function guardPool (pool: pg.Pool, breaker: Breaker, timings: GuardTimings, alive: () => Promise<boolean>): void {
   const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>
   const unavailable = (err: unknown) => isBrokenCircuitError(err) || isDatabaseUnavailable(err)
+  const within = createWatch(timings, alive)
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await breaker.execute(fn)
@@ -110,10 +132,10 @@ export function guardPool (pool: pg.Pool, breaker: Breaker, timings: GuardTiming
       client.on('error', () => {})
       const query = (client.query as Queryable['query']).bind(client)
       ;(client as unknown as Queryable).query = async (...args: unknown[]) => {
-        if (args.some((a) => typeof a === 'function')) return query(...args)
+        if (hasCallback(args)) return query(...args)
         if (state.broken) throw databaseUnavailable()
         try {
-          return await run(() => within(query(...args), timings, alive, () => { state.broken = true }))
+          return await run(() => within(query(...args), () => { state.broken = true }))
         } catch (err) {
           if (err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE') state.retire?.()
           throw err
@@ -146,7 +168,7 @@ export function guardPool (pool: pg.Pool, breaker: Breaker, timings: GuardTiming
     // A connection that arrives after the caller gave up goes straight back to the pool.
     pending.then((c) => { if (late) c.release() }, () => {})
     try {
-      return guardClient(await within(pending, timings, alive, () => { late = true }))
+      return guardClient(await within(pending, () => { late = true }))
     } catch (err) {
       if (!unavailable(err)) throw err
       await breaker.execute(() => Promise.reject(err)).catch(() => {})
@@ -158,14 +180,21 @@ export function guardPool (pool: pg.Pool, breaker: Breaker, timings: GuardTiming
     if (typeof args[0] === 'function') return (connect as (...a: unknown[]) => unknown)(...args)
     return guardedConnect()
   }
+  // A pooled statement (every Drizzle read outside a transaction) is one guarded wait around
+  // pg-pool's own checkout, statement and release: pg-pool drives them through the callback API,
+  // which the wrappers above pass through, so the statement is counted by the breaker once. A client
+  // whose statement never answers is freed by pg's query_timeout, which destroys it.
   const poolQuery = (pool.query as Queryable['query']).bind(pool)
-  ;(pool as unknown as Queryable).query = async (...args: unknown[]) => {
-    if (args.some((a) => typeof a === 'function')) return poolQuery(...args)
-    const client = await guardedConnect()
-    try {
-      return await (client as unknown as Queryable).query(...args)
-    } finally {
-      client.release()
-    }
+  ;(pool as unknown as Queryable).query = (...args: unknown[]) => {
+    if (hasCallback(args)) return poolQuery(...args)
+    if (breaker.refusing()) return Promise.reject(databaseUnavailable())
+    return run(() => within(poolQuery(...args), ignoreLate))
   }
+}
+
+const ignoreLate = () => {}
+
+function hasCallback (args: unknown[]): boolean {
+  for (const a of args) if (typeof a === 'function') return true
+  return false
 }
