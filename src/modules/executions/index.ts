@@ -7,6 +7,10 @@ import { registerExecutionMetrics } from './metrics.ts'
 import { createWorkLoop, FIRE_JOB, type FireJob } from './scheduler.ts'
 import { createExecutionsService, type ExecutionsService } from './service.ts'
 
+// The public surface other modules may import (eslint: no-restricted-imports): the files module keys artifacts to runs.
+export { type ExecutionsService } from './service.ts'
+export { executions } from './table.ts'
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** executions is the runs service: creating, claiming, reporting, cancelling runs. */
