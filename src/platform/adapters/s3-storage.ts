@@ -21,7 +21,8 @@ export function createS3Storage (settings: S3Settings): Storage {
     endpoint: settings.endpoint,
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
-    credentials: settings.credentials,
+    // A copy: the settings are frozen, and the SDK marks the credentials object it is given.
+    credentials: settings.credentials ? { ...settings.credentials } : undefined,
     // Checksums only where the API requires them: many S3-compatible stores reject the newer default trailers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED'
