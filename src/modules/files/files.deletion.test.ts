@@ -61,8 +61,16 @@ describe('deleting files', () => {
     // A node whose storage dies while deleting bytes: the rows are marked, the bytes stay, the rows stay.
     const crashing: Storage = { ...storage, delete: async () => { throw new Error('node crashed mid-delete') } }
     const crashed = createFilesService({
-      db: t.app.db, events: t.app.events, audit: t.app.securityEvents, storage: crashing, signer: { sign: () => '', check: () => 'invalid' },
-      limits: t.app.config.files, projects: t.app.projects, tasks: t.app.tasks, executions: t.app.executions, log: t.app.log
+      db: t.app.db,
+      events: t.app.events,
+      audit: t.app.securityEvents,
+      storage: crashing,
+      signer: { sign: () => '', check: () => 'invalid' },
+      limits: t.app.config.files,
+      projects: t.app.projects,
+      tasks: t.app.tasks,
+      executions: t.app.executions,
+      log: t.app.log
     })
     expect(await crashed.sweep(new Date())).toMatchObject({ marked: 2, deleted: 0 })
     for (const id of [projectFile, taskFile]) expect((await rowOf(id))?.status).toBe('deleting')
