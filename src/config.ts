@@ -3,6 +3,7 @@ import { Value } from 'typebox/value'
 import { ConfigSourceError, readConfigSources, type ConfigSources } from './lib/config-sources.ts'
 import { describeAllowed } from './lib/config-describe.ts'
 import { ConfigError, list, parseDurations, parseNamedJson, parseProxies } from './lib/config-values.ts'
+import { parseStorageUrl } from './lib/storage-url.ts'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, min: number, max: number, description: string) =>
@@ -87,7 +88,13 @@ export const ConfigSchema = Type.Object({
   WEBHOOKS_PER_ENDPOINT_CONCURRENCY: Int(2, 1, 100, 'Attempts in flight to one endpoint across all nodes'),
   WEBHOOKS_MAX_PER_PROJECT: Int(20, 1, 1000, 'Most webhook endpoints one project may hold'),
   WEBHOOKS_BREAKER_THRESHOLD: Int(5, 1, 100, 'Failed attempts in a row (no answer, 5xx, 429) that open an endpoint\'s circuit breaker'),
-  WEBHOOKS_BREAKER_COOLDOWN: Type.String({ default: '30s', pattern: '^ *[0-9]+(ms|s|m|h) *$', maxLength: 20, description: 'How long an endpoint\'s open breaker defers its deliveries before one probe; doubles after each failed probe, up to 10 min' })
+  WEBHOOKS_BREAKER_COOLDOWN: Type.String({ default: '30s', pattern: '^ *[0-9]+(ms|s|m|h) *$', maxLength: 20, description: 'How long an endpoint\'s open breaker defers its deliveries before one probe; doubles after each failed probe, up to 10 min' }),
+  STORAGE_URL: Str('S3-compatible store for files: s3://KEY:SECRET@host[:port]/bucket[/prefix]?region=…&path_style=true (s3+http:// without TLS); unset keeps files on local disk under DATA_DIR/files', { pattern: '^s3(\\+https?)?://' }),
+  STORAGE_LOCAL_OK: Bool(false, 'Allow files on local disk when BACKPLANE_ENV=production with REDIS_URL set (several nodes do not share a disk)'),
+  FILES_MAX_BYTES: Int(104857600, 1, 5497558138880, 'Largest file one upload may hold'),
+  FILES_PROJECT_QUOTA_BYTES: Int(1073741824, 1, 1125899906842624, 'Total bytes of files one project may hold (its files, task attachments and run artifacts)'),
+  FILES_LINK_TTL_SECONDS: Int(300, 10, 86400, 'Lifetime of a signed download link'),
+  FILES_ARTIFACT_RETENTION_DAYS: Int(30, 1, 36500, 'Run artifacts older than this are deleted')
 }, { additionalProperties: true })
 
 type RawConfig = Static<typeof ConfigSchema>
@@ -98,7 +105,7 @@ export type Config = ReturnType<typeof toConfig>
 export { ConfigError }
 
 /** SECRET_KEYS are the settings whose values are masked wherever settings are shown. */
-export const SECRET_KEYS = new Set(['BACKPLANE_SECRET', 'DATABASE_URL', 'METRICS_TOKEN', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL'])
+export const SECRET_KEYS = new Set(['BACKPLANE_SECRET', 'DATABASE_URL', 'METRICS_TOKEN', 'REDIS_URL', 'AMQP_URL', 'SMTP_URL', 'STORAGE_URL'])
 
 function toConfig (raw: RawConfig, source: Record<string, string>) {
   const production = raw.BACKPLANE_ENV === 'production'
@@ -190,6 +197,13 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       breakerThreshold: raw.WEBHOOKS_BREAKER_THRESHOLD,
       breakerCooldownMs: parseDurations(raw.WEBHOOKS_BREAKER_COOLDOWN)[0]!
     },
+    storage: { s3: parseStorageUrl(raw.STORAGE_URL), localAllowedInProduction: raw.STORAGE_LOCAL_OK },
+    files: {
+      maxBytes: raw.FILES_MAX_BYTES,
+      projectQuotaBytes: raw.FILES_PROJECT_QUOTA_BYTES,
+      linkTtlSeconds: raw.FILES_LINK_TTL_SECONDS,
+      artifactRetentionDays: raw.FILES_ARTIFACT_RETENTION_DAYS
+    },
     shutdown: {
       delay: raw.SHUTDOWN_DELAY_MS ?? (production ? 5000 : 0),
       timeout: raw.SHUTDOWN_TIMEOUT_MS
@@ -227,7 +241,7 @@ function maskSettings (raw: RawConfig, source: Record<string, string>) {
 }
 
 function maskSecret (key: string, value: string): string {
-  if (key === 'DATABASE_URL' || key === 'REDIS_URL' || key === 'AMQP_URL' || key === 'SMTP_URL') {
+  if (key === 'DATABASE_URL' || key === 'REDIS_URL' || key === 'AMQP_URL' || key === 'SMTP_URL' || key === 'STORAGE_URL') {
     try {
       const url = new URL(value)
       if (url.password) url.password = '****'
@@ -251,6 +265,10 @@ function refuseUnsafeProduction (raw: RawConfig): void {
   }
   if (raw.DATABASE_URL === undefined && !raw.DATABASE_EMBEDDED_OK) {
     throw new ConfigError('DATABASE_URL is required when BACKPLANE_ENV=production: point it at your PostgreSQL server, or set DATABASE_EMBEDDED_OK=true to run the embedded one on purpose')
+  }
+  // REDIS_URL is what makes several nodes one deployment; they do not share a local disk.
+  if (raw.REDIS_URL !== undefined && raw.STORAGE_URL === undefined && !raw.STORAGE_LOCAL_OK) {
+    throw new ConfigError('STORAGE_URL is required when BACKPLANE_ENV=production with REDIS_URL (several nodes): point it at an S3-compatible bucket, or set STORAGE_LOCAL_OK=true if every node shares DATA_DIR')
   }
 }
 

@@ -9,6 +9,7 @@ import projects from './projects/index.ts'
 import tasks from './tasks/index.ts'
 import agents from './agents/index.ts'
 import executions from './executions/index.ts'
+import files from './files/index.ts'
 import admin from './admin/index.ts'
 import analytics from './analytics/index.ts'
 import webhooks from './webhooks/index.ts'
@@ -16,4 +17,4 @@ import realtime from './realtime/index.ts'
 import demo from './demo/index.ts'
 
 /** builtinModules is the ordered list of Backplane's own modules; team modules are appended after them. */
-export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, tasks, agents, executions, admin, analytics, webhooks, realtime, demo]
+export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, tasks, agents, executions, files, admin, analytics, webhooks, realtime, demo]

@@ -132,7 +132,8 @@ describe('the real app', () => {
   it('keeps the public /api/ routes to the sign-in flows and the instance identity', () => {
     const open = [...seen].filter(([k, access]) => access === 'public' && k.split(' ')[1]!.startsWith('/api/')).map(([k]) => k).sort()
     // Sign-in flows are POSTs, except the two GETs a browser must reach without credentials: the
-    // provider list of a sign-in page and the OpenID Connect redirect back from the provider.
-    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$/)
+    // provider list of a sign-in page and the OpenID Connect redirect back from the provider. A
+    // signed file download carries its credential in its query (an HMAC checked by the files module).
+    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$|^(GET|HEAD) \/api\/v1\/files\/:id\/download$/)
   })
 })

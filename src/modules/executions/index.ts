@@ -7,7 +7,8 @@ import { registerExecutionMetrics } from './metrics.ts'
 import { createWorkLoop, FIRE_JOB, type FireJob } from './scheduler.ts'
 import { createExecutionsService, type ExecutionsService } from './service.ts'
 
-// The public surface other modules may import (eslint: no-restricted-imports).
+// The public surface other modules may import (eslint: no-restricted-imports): the files module keys artifacts to runs.
+export { type ExecutionsService } from './service.ts'
 export { executions, EXECUTION_STATUSES } from './table.ts'
 
 declare module 'fastify' {

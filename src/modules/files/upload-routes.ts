@@ -1,0 +1,49 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { actorOf } from '../../platform/auth.ts'
+import { ProblemSchema } from '../../platform/problem-schema.ts'
+import type { FilesService, Upload } from './service.ts'
+import { FileSchema, IdParams, UploadQuerySchema } from './schemas.ts'
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema }
+const tags = ['files']
+const description = 'The request body is the file itself (any Content-Type, streamed: not bound by the JSON body limit); ' +
+  'Content-Type declares its type, checked against its first bytes. Limits: FILES_MAX_BYTES per file, FILES_PROJECT_QUOTA_BYTES per project.'
+
+function uploadOf (name: string, request: FastifyRequest): Upload {
+  const length = request.headers['content-length']
+  return {
+    name,
+    contentType: request.headers['content-type'],
+    contentLength: length === undefined ? undefined : Number(length),
+    body: request.raw
+  }
+}
+
+/**
+ * uploadRoutes take a file as the raw request body. They live in their own encapsulated plugin:
+ * here, and only here, every content type is accepted and left unread for the service to stream.
+ */
+export function uploadRoutes (files: FilesService): FastifyPluginAsync {
+  return async (fastify) => {
+    fastify.removeAllContentTypeParsers()
+    // Not parsed: the handler streams request.raw to storage, counting against the file limits itself.
+    fastify.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+
+    app.post('/api/v1/projects/:id/files', {
+      config: { access: 'file:write' },
+      schema: { tags, operationId: 'uploadProjectFile', summary: 'Upload a file to a project (editors)', description, params: IdParams, querystring: UploadQuerySchema, response: { 201: FileSchema, ...problems } }
+    }, async (request, reply) => reply.code(201).send(await files.upload(actorOf(request), { kind: 'project', id: request.params.id }, uploadOf(request.query.name, request))))
+
+    app.post('/api/v1/tasks/:id/files', {
+      config: { access: 'file:write' },
+      schema: { tags, operationId: 'uploadTaskAttachment', summary: 'Attach a file to a task (editors of its project)', description, params: IdParams, querystring: UploadQuerySchema, response: { 201: FileSchema, ...problems } }
+    }, async (request, reply) => reply.code(201).send(await files.upload(actorOf(request), { kind: 'task', id: request.params.id }, uploadOf(request.query.name, request))))
+
+    app.post('/api/v1/executions/:id/artifacts', {
+      config: { access: 'agent:work' },
+      schema: { tags: ['agents'], operationId: 'uploadExecutionArtifact', summary: 'Upload an artifact of a run the calling agent holds (logs, outputs)', description, params: IdParams, querystring: UploadQuerySchema, response: { 201: FileSchema, ...problems } }
+    }, async (request, reply) => reply.code(201).send(await files.uploadArtifact(actorOf(request), request.params.id, uploadOf(request.query.name, request))))
+  }
+}

@@ -1,0 +1,49 @@
+// The README's files curl example ("Files: project files, task attachments and run artifacts"), run
+// literally by bash against a listening Backplane: only its base URL is pointed at this test's server.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, type TestApp } from '../helpers/app.ts'
+import { makeUser } from '../helpers/auth.ts'
+import { readmeBlock } from '../helpers/readme.ts'
+import { makeProject } from '../helpers/work.ts'
+
+const tools = spawnSync('sh', ['-c', 'command -v curl && command -v jq && command -v bash']).status === 0
+let t: TestApp
+let url: string
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bp-files-readme-'))
+  t = await createTestApp({ env: { DATA_DIR: join(dir, 'data') } })
+  url = await t.app.listen({ host: '127.0.0.1', port: 0 })
+})
+afterAll(async () => {
+  await t.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe.skipIf(!tools)('the README files example', () => {
+  it('uploads, downloads whole and by range, and downloads through a signed link', async () => {
+    const user = await makeUser(t.app)
+    const project = await makeProject(t.app, user)
+    const script = (await readmeBlock('### Files: project files, task attachments and run artifacts')).replace('http://localhost:8080', url)
+    // Asynchronous: the server answering the script runs in this process.
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ACCESS: user.accessToken, PROJECT: project },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
+    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve)), err).toBe(0)
+    expect(out).toBe('build\nbuild ok\n')
+    expect(await readFile(join(dir, 'copy.txt'), 'utf8')).toBe('build ok\n')
+    const listed = await t.app.inject({ method: 'GET', url: `/api/v1/projects/${project}/files`, headers: { authorization: `Bearer ${user.accessToken}` } })
+    expect(listed.json().items).toMatchObject([{ name: 'report.txt', size: 9, contentType: 'text/plain' }])
+  }, 60_000)
+})
