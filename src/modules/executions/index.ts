@@ -24,8 +24,6 @@ export default defineModule({
     const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, audit: app.securityEvents, config: app.config })
     const observeLateness = registerExecutionMetrics(app)
     const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log, observeLateness })
-    // Wired here, where all three exist (tasks is registered before agents): a task's target agent cannot be deleted under it.
-    app.agents.guardRemoval(async (agentId, tx) => app.tasks.targetingReason(agentId, tx))
     // Runs queued for that agent alone (their task was retargeted since) would wait forever and fill the task's queued cap.
     app.agents.onRemoving(async (agentId, tx) => executions.cancelQueuedFor(agentId, tx))
     app.decorate('executions', executions)

@@ -25,12 +25,13 @@ export default defineModule({
       events: app.events,
       audit: app.securityEvents,
       projects: app.projects,
-      // Looked up when a task names an agent: the agents module may be registered after this one.
-      agentUsable: async (projectId, agentId) => app.hasDecorator('agents') && app.agents.usableBy(projectId, agentId),
+      agentUsable: async (projectId, agentId) => app.agents.usableBy(projectId, agentId),
       maxPerProject: app.config.work.tasksMaxPerProject,
       log: app.log
     })
     app.decorate('tasks', tasks)
+    // agents owns the removal port, tasks (the higher module) plugs in: a task's target agent cannot be deleted under it.
+    app.agents.guardRemoval(async (agentId, tx) => tasks.targetingReason(agentId, tx))
     await app.register(tasksRoutes(tasks))
-  }, { name: 'tasks', dependencies: ['auth', 'rbac', 'security-events', 'events', 'projects'] })
+  }, { name: 'tasks', dependencies: ['auth', 'rbac', 'security-events', 'events', 'projects', 'agents'] })
 })
