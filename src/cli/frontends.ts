@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
 import type { FastifyInstance } from 'fastify'
-import type { DetectionResult } from '../lib/frontends/types.ts'
+import type { DetectionResult } from '../tooling/frontends/types.ts'
 import type { SyncEntry } from '../modules/frontends/index.ts'
 import { SYSTEM_CONTEXT } from '../platform/security-events.ts'
 
@@ -47,7 +47,7 @@ interface SyncOptions { json?: boolean, depth: number, watch?: boolean, writeCli
 async function sync (dir: string, options: SyncOptions): Promise<void> {
   const { loadConfig } = await import('../config.ts')
   const { withApp } = await import('./app-session.ts')
-  const { detectFrontends } = await import('../lib/frontends/detect.ts')
+  const { detectFrontends } = await import('../tooling/frontends/detect.ts')
   const { formatSync, syncChanged } = await import('../modules/frontends/report.ts')
   const config = loadConfig()
   const print = (entries: SyncEntry[], detection: DetectionResult) => {
@@ -91,8 +91,8 @@ async function sync (dir: string, options: SyncOptions): Promise<void> {
  * old one stops working), which is what is written into the app.
  */
 async function writeClients (app: FastifyInstance, entries: SyncEntry[], detection: DetectionResult, baseUrl: string, force: boolean): Promise<void> {
-  const { writeFrontendClients, formatWriteClients } = await import('../lib/sdk/write-clients.ts')
-  const { writtenFrontendKey } = await import('../lib/sdk/written-key.ts')
+  const { writeFrontendClients, formatWriteClients } = await import('../tooling/sdk/write-clients.ts')
+  const { writtenFrontendKey } = await import('../tooling/sdk/written-key.ts')
   const keys: Record<string, string> = {}
   const targets = []
   const { resolve } = await import('node:path')
@@ -129,7 +129,7 @@ export function frontendsCommand (): Command {
     .option('--watch', 'keep watching and update the registry when frontends are added, removed or moved (implies --apply)')
     .action(async (dir: string, options: SyncOptions & { apply?: boolean }) => {
       if (options.apply === true || options.watch === true) return await sync(dir, options)
-      const { detectFrontends } = await import('../lib/frontends/detect.ts')
+      const { detectFrontends } = await import('../tooling/frontends/detect.ts')
       const progress = options.json === true ? null : progressLine(process.stderr)
       let result
       try {
@@ -141,7 +141,7 @@ export function frontendsCommand (): Command {
         process.stdout.write(JSON.stringify(result, null, 2) + '\n')
         return
       }
-      const { formatDetection } = await import('../lib/frontends/format.ts')
+      const { formatDetection } = await import('../tooling/frontends/format.ts')
       process.stdout.write(formatDetection(result))
     })
   frontends.command('sync')

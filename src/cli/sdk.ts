@@ -12,15 +12,16 @@ export function sdkCommand (): Command {
     .option('--url <url>', 'read /openapi.json from this running Backplane instead of building the document here')
     .option('--force', 'replace files in the folder that Backplane did not create')
     .action(async (options: { out: string, url?: string, force?: boolean }) => {
-      const { fetchOpenApiDocument, describeApi } = await import('../lib/sdk/document.ts')
+      const { asOpenApiDocument, fetchOpenApiDocument } = await import('../tooling/sdk/document.ts')
       let document
       if (options.url === undefined) {
         const { loadConfig } = await import('../config.ts')
-        document = await describeApi(loadConfig())
+        const { describeApi } = await import('./describe-api.ts')
+        document = asOpenApiDocument(await describeApi(loadConfig()), 'the app')
       } else {
         document = await fetchOpenApiDocument(options.url)
       }
-      const { writeSdk } = await import('../lib/sdk/generate.ts')
+      const { writeSdk } = await import('../tooling/sdk/generate.ts')
       const report = await writeSdk({ document, outDir: options.out, force: options.force === true })
       const lines = [
         ...report.written.map((f) => `wrote     ${f}`),

@@ -6,8 +6,8 @@ import auth from './auth/index.ts'
 import apiKeys from './api-keys/index.ts'
 import frontends from './frontends/index.ts'
 import projects from './projects/index.ts'
-import tasks from './tasks/index.ts'
 import agents from './agents/index.ts'
+import tasks from './tasks/index.ts'
 import executions from './executions/index.ts'
 import files from './files/index.ts'
 import admin from './admin/index.ts'
@@ -16,5 +16,10 @@ import webhooks from './webhooks/index.ts'
 import realtime from './realtime/index.ts'
 import demo from './demo/index.ts'
 
-/** builtinModules is the ordered list of Backplane's own modules; team modules are appended after them. */
-export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, tasks, agents, executions, files, admin, analytics, webhooks, realtime, demo]
+/**
+ * builtinModules is the ordered list of Backplane's own modules; team modules are appended after them.
+ * It is a true order: a module uses only the modules before it (its plugin `dependencies`); where a
+ * lower module must call a higher one, the lower one owns a small port the higher one registers on
+ * (users.endSessionsWith, agents.guardRemoval/onRemoving). order.test.ts enforces it.
+ */
+export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, agents, tasks, executions, files, admin, analytics, webhooks, realtime, demo]

@@ -1,19 +1,8 @@
 import fp from 'fastify-plugin'
 import { isBrokenCircuitError } from 'cockatiel'
-import type { Database } from './db.ts'
+import type { Mailer, MailMessage } from './mailer-port.ts'
 
-/** MailMessage is a plain-text email. */
-export interface MailMessage { to: string, subject: string, text: string }
-
-/** Mailer is the mail port: SMTP when SMTP_URL is set, the log in development. */
-export interface Mailer {
-  /**
-   * send hands a message over. With SMTP_URL it is recorded as a `mail.send` job (with `tx`, only if
-   * that transaction commits) and delivered with retries, so an SMTP outage delays mail instead of losing it.
-   */
-  send: (message: MailMessage, tx?: Database) => Promise<void>
-  close: () => Promise<void>
-}
+export type { Mailer, MailMessage } from './mailer-port.ts'
 
 /** MAIL_JOB is the queue job that delivers one message over SMTP. */
 export const MAIL_JOB = 'mail.send'

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { freePort } from '../../src/lib/free-port.ts'
+import { canConnectRedis } from './services.ts'
 
 /** PrivateRedis is a redis-server of one test's own on a free port (never the shared one), which the test may kill and start again. */
 export interface PrivateRedis {
@@ -9,20 +10,6 @@ export interface PrivateRedis {
   start: () => Promise<void>
   /** kill ends it with SIGKILL, as a crash would. */
   kill: () => Promise<void>
-}
-
-async function accepting (port: number): Promise<boolean> {
-  const { Redis } = await import('ioredis')
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    client.disconnect()
-  }
 }
 
 /** privateRedis picks a port; nothing runs until `start`. */
@@ -36,7 +23,7 @@ export async function privateRedis (): Promise<PrivateRedis> {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
       const deadline = Date.now() + 10_000
       while (Date.now() < deadline) {
-        if (await accepting(port)) return
+        if (await canConnectRedis(`redis://127.0.0.1:${port}`)) return
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       throw new Error(`redis-server did not start on port ${port}`)

@@ -35,6 +35,7 @@ export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 export async function canConnectRedis (url: string = redisUrl): Promise<boolean> {
   const { Redis } = await import('ioredis')
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+  client.on('error', () => {})
   try {
     await client.connect()
     return (await client.ping()) === 'PONG'

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { detectFrontends, type DetectionResult } from '../../src/lib/frontends/detect.ts'
+import { detectFrontends, type DetectionResult } from '../../src/tooling/frontends/detect.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const mainScript = join(root, 'src', 'main.ts')

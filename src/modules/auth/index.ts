@@ -71,6 +71,8 @@ export default defineModule({
     const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production })
     const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
+    // users owns the port, auth (the higher module) plugs its sessions in: disabling, demoting or deleting a user ends them.
+    app.users.endSessionsWith(async (userId, reason) => { await sessions.revokeAllForUser(userId, reason) })
     app.decorate('signingKeys', keys)
     app.decorate('authFlows', flows)
     app.auth.addScheme(bearerScheme({ keys, sessions, users: app.users, rbac: app.rbac, audiences: (request) => [config.auth.audience, ...app.frontendContext.audiences(request)], events: app.securityEvents }))

@@ -1,5 +1,5 @@
 import { idSchema } from '../../lib/ids.ts'
-import { Type } from 'typebox'
+import { Type, type TProperties } from 'typebox'
 
 const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*={0,2}$', maxLength: max })
 const Name = Type.String({ minLength: 1, maxLength: 100 })
@@ -9,37 +9,33 @@ const Attachment = Type.Union([Type.Literal('platform'), Type.Literal('cross-pla
 // Browsers add fields over time (extensions, hints): the nested objects accept unknown keys, bounded.
 const Extensions = Type.Object({}, { additionalProperties: true, maxProperties: 20 })
 
-/** RegistrationResponseSchema is `PublicKeyCredential.toJSON()` of navigator.credentials.create(). */
-export const RegistrationResponseSchema = Type.Object({
+// Both ceremonies answer with the same credential envelope; only its `response` differs.
+const Credential = <R extends TProperties>(response: R) => Type.Object({
   id: B64(1024),
   rawId: B64(1024),
   type: Type.Literal('public-key'),
   authenticatorAttachment: Type.Optional(Attachment),
   clientExtensionResults: Extensions,
-  response: Type.Object({
-    clientDataJSON: B64(8192),
-    attestationObject: B64(65536),
-    authenticatorData: Type.Optional(B64(65536)),
-    transports: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 10 })),
-    publicKeyAlgorithm: Type.Optional(Type.Integer()),
-    publicKey: Type.Optional(B64(8192))
-  }, { additionalProperties: true, maxProperties: 20 })
+  response: Type.Object(response, { additionalProperties: true, maxProperties: 20 })
 }, { additionalProperties: false })
 
+/** RegistrationResponseSchema is `PublicKeyCredential.toJSON()` of navigator.credentials.create(). */
+export const RegistrationResponseSchema = Credential({
+  clientDataJSON: B64(8192),
+  attestationObject: B64(65536),
+  authenticatorData: Type.Optional(B64(65536)),
+  transports: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 10 })),
+  publicKeyAlgorithm: Type.Optional(Type.Integer()),
+  publicKey: Type.Optional(B64(8192))
+})
+
 /** AuthenticationResponseSchema is `PublicKeyCredential.toJSON()` of navigator.credentials.get(). */
-export const AuthenticationResponseSchema = Type.Object({
-  id: B64(1024),
-  rawId: B64(1024),
-  type: Type.Literal('public-key'),
-  authenticatorAttachment: Type.Optional(Attachment),
-  clientExtensionResults: Extensions,
-  response: Type.Object({
-    clientDataJSON: B64(8192),
-    authenticatorData: B64(65536),
-    signature: B64(8192),
-    userHandle: Type.Optional(B64(1024))
-  }, { additionalProperties: true, maxProperties: 20 })
-}, { additionalProperties: false })
+export const AuthenticationResponseSchema = Credential({
+  clientDataJSON: B64(8192),
+  authenticatorData: B64(65536),
+  signature: B64(8192),
+  userHandle: Type.Optional(B64(1024))
+})
 
 /** RegisterPasskeySchema saves a new passkey under a name. */
 export const RegisterPasskeySchema = Type.Object({ name: Name, response: RegistrationResponseSchema }, { additionalProperties: false })

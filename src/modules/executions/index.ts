@@ -4,7 +4,8 @@ import { agentWorkRoutes } from './agent-routes.ts'
 import { defineExecutionPermissions } from './permissions.ts'
 import { executionsRoutes } from './routes.ts'
 import { registerExecutionMetrics } from './metrics.ts'
-import { createWorkLoop, FIRE_JOB, type FireJob } from './scheduler.ts'
+import { FIRE_JOB, type FireJob } from '../tasks/index.ts'
+import { createWorkLoop } from './scheduler.ts'
 import { createExecutionsService, type ExecutionsService } from './service.ts'
 
 // The public surface other modules may import (eslint: no-restricted-imports): the files module keys artifacts to runs.
@@ -26,14 +27,13 @@ export default defineModule({
   plugin: fp(async (app) => {
     defineExecutionPermissions(app.rbac)
     const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, audit: app.securityEvents, config: app.config })
-    const observeLateness = registerExecutionMetrics(app)
-    const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, queue: app.queue, config: app.config, log: app.log, observeLateness })
-    // Wired here, where all three exist (tasks is registered before agents): a task's target agent cannot be deleted under it.
-    app.agents.guardRemoval(async (agentId, tx) => app.tasks.targetingReason(agentId, tx))
+    registerExecutionMetrics(app)
+    const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, config: app.config, log: app.log })
     // Runs queued for that agent alone (their task was retargeted since) would wait forever and fill the task's queued cap.
     app.agents.onRemoving(async (agentId, tx) => executions.cancelQueuedFor(agentId, tx))
     app.decorate('executions', executions)
     app.decorate('workLoop', loop)
+    // The end of a due slot's path (tasks claim it and send the job in the claim's transaction): the run is created here.
     app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) })
     // Background work runs on nodes that serve traffic; inject()-only apps (tests) drive it themselves.
     app.addHook('onListen', async () => { loop.start() })

@@ -1,23 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'drizzle-orm'
-import { Counter, Histogram } from 'prom-client'
+import { Counter } from 'prom-client'
 import { scrapeGauge } from '../../platform/operations-metrics.ts'
 import { executions } from './table.ts'
 
 const ENDS: Record<string, string> = { 'execution.completed': 'succeeded', 'execution.failed': 'failed', 'execution.timed_out': 'timed_out', 'execution.cancelled': 'cancelled' }
 
 /**
- * registerExecutionMetrics adds the runs' metrics: how late the scheduler fires a slot, runs waiting
- * and running now, and finished runs by status. It returns the lateness observer the work loop calls.
+ * registerExecutionMetrics adds the runs' metrics: runs waiting and running now, and finished runs by
+ * status (how late a slot fired is the tasks module's, where it fires).
  */
-export function registerExecutionMetrics (app: FastifyInstance): (latenessSeconds: number) => void {
+export function registerExecutionMetrics (app: FastifyInstance): void {
   const registers = [app.metrics]
-  const lateness = new Histogram({
-    name: 'backplane_scheduler_lateness_seconds',
-    help: 'How long after its slot a scheduled run was fired (fire time minus slot)',
-    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
-    registers
-  })
   scrapeGauge(app.metrics, { name: 'backplane_executions', help: 'Runs by current status (queued, running)', labelNames: ['status'] as const }, async (g) => {
     const { rows } = await app.db.execute<{ status: string, n: number }>(sql`SELECT status, count(*)::int AS n FROM ${executions} WHERE status IN ('queued', 'running') GROUP BY status`)
     for (const status of ['queued', 'running']) g.set({ status }, rows.find((r) => r.status === status)?.n ?? 0)
@@ -27,5 +21,4 @@ export function registerExecutionMetrics (app: FastifyInstance): (latenessSecond
     const status = ENDS[event.type]
     if (status !== undefined) finished.inc({ status })
   })
-  return (seconds) => { lateness.observe(Math.max(0, seconds)) }
 }

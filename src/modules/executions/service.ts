@@ -9,7 +9,7 @@ import { decodeCursor, pageOf } from '../../lib/cursor.ts'
 import type { AgentsService } from '../agents/index.ts'
 import type { AgentRow } from '../agents/index.ts'
 import type { ProjectsService } from '../projects/index.ts'
-import type { TaskRow } from '../tasks/index.ts'
+import type { RunSnapshot, TaskRow } from '../tasks/index.ts'
 import { executionErrors } from './errors.ts'
 import { endEvent, executionEvent } from './events.ts'
 import { createExecutionsRepository, type ExecutionFilter, type ExecutionScope } from './repository.ts'
@@ -22,9 +22,6 @@ const MAX_RESULT_BYTES = 65536
 export const MAX_QUEUED_PER_TASK = 100
 
 interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config }
-
-/** RunSnapshot is what an execution copies from its task when it is created. */
-export type RunSnapshot = Pick<TaskRow, 'id' | 'projectId' | 'name' | 'payload' | 'targetAgentId' | 'targetLabels' | 'timeoutSeconds' | 'maxAttempts' | 'backoffSeconds'>
 
 function fromTask (task: RunSnapshot) {
   return {

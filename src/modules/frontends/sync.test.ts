@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { DetectedFrontend } from '../../lib/frontends/types.ts'
+import type { DetectedFrontend } from '../../tooling/frontends/types.ts'
 import { canonicalOrigin } from './origin.ts'
 import { frontendName, planSync, type SyncDetection } from './sync.ts'
 import type { FrontendRow } from './table.ts'

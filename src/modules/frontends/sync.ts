@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from 'node:path'
-import type { DetectionResult } from '../../lib/frontends/types.ts'
+import type { DetectionResult } from '../../tooling/frontends/types.ts'
 import { canonicalOrigin } from './origin.ts'
 import type { FrontendChanges, FrontendInsert } from './repository.ts'
 import type { FrontendRow } from './table.ts'

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs'
 import { resolve } from 'node:path'
-import { detectFrontends } from '../../lib/frontends/detect.ts'
-import type { DetectionResult } from '../../lib/frontends/types.ts'
+import { detectFrontends } from '../../tooling/frontends/detect.ts'
+import type { DetectionResult } from '../../tooling/frontends/types.ts'
 import type { SyncEntry } from './sync.ts'
 
 /** MAX_WATCHED_DIRS bounds the folders watched (inotify watches are a per-user budget); past it, a poll takes over. */

@@ -6,7 +6,7 @@ import type { Database } from '../../platform/db.ts'
 import { createTasksRepository } from './repository.ts'
 import { tasks, type TaskRow } from './table.ts'
 
-/** FireTask starts one run of a task for a slot, writing in the claim's transaction (the executions module inserts the execution). */
+/** FireTask hands one slot of a task on, writing in the claim's transaction (the tasks module's sender: a `tasks.fire` job, fire.ts). */
 export type FireTask = (task: TaskRow, slot: Date, tx: Database) => Promise<void>
 
 // The first run strictly after both the slot and now: the slots missed while no node ran are
@@ -16,8 +16,12 @@ function nextAfter (task: TaskRow, slot: Date, now: Date): Date | null {
   return nextRuns(task.schedule, task.timezone, new Date(Math.max(now.getTime(), slot.getTime())), 1)[0] ?? null
 }
 
-/** createDueTasks is the scheduler's side of the tasks module: claiming due tasks and moving them to their next slot. */
-export function createDueTasks ({ db, log }: { db: Database, log: FastifyBaseLogger }) {
+/**
+ * createDueTasks is the scheduler's side of the tasks module: claiming due tasks, handing each slot
+ * on with `fire` (the `tasks.fire` job the executions module turns into a run) and moving the task
+ * to its next slot.
+ */
+export function createDueTasks ({ db, log, fire: send }: { db: Database, log: FastifyBaseLogger, fire: FireTask }) {
   const repo = createTasksRepository(db)
 
   // The scheduler's bookkeeping is not an edit: updated_at keeps the time a person last changed the task.
@@ -28,7 +32,8 @@ export function createDueTasks ({ db, log }: { db: Database, log: FastifyBaseLog
     /**
      * fireDue claims up to `limit` enabled tasks whose next_run_at <= now, in ONE transaction with
      * SELECT … FOR UPDATE SKIP LOCKED (so concurrent nodes never take the same task), calls
-     * `fire(task, slot, tx)` for each (slot = its next_run_at; fire inserts the execution in tx),
+     * `fire(task, slot, tx)` for each (slot = its next_run_at; by default the `tasks.fire` job is
+     * sent in tx, so the slot's run exists if and only if the claim committed),
      * then sets next_run_at to the first run strictly after max(now, slot) — so missed slots are
      * coalesced into the one being fired, and a clock that moved backwards never fires a slot twice
      * (next_run_at only moves forward). Returns how many fired. A task whose schedule became invalid
@@ -38,7 +43,7 @@ export function createDueTasks ({ db, log }: { db: Database, log: FastifyBaseLog
      * a clock behind set next_run_at back onto a fired slot) counts as already fired and the task
      * moves on; one that fails otherwise is logged and left due, to be tried on the next pass.
      */
-    async fireDue (now: Date, limit: number, fire: FireTask): Promise<number> {
+    async fireDue (now: Date, limit: number, fire: FireTask = send): Promise<number> {
       if (!Number.isInteger(limit) || limit < 1) return 0
       return db.transaction(async (tx) => {
         let fired = 0

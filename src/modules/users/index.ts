@@ -6,7 +6,7 @@ import { userPermissions } from './permissions.ts'
 
 // The public surface other modules and the CLI may import (eslint: no-restricted-imports).
 export { type User, UserSchema } from './schemas.ts'
-export { type UsersService } from './service.ts'
+export { type SessionRevoker, type UsersService } from './service.ts'
 export { users } from './table.ts'
 
 declare module 'fastify' {
@@ -26,9 +26,7 @@ export default defineModule({
       cache: app.cache,
       rbac: app.rbac,
       events: app.events,
-      audit: app.securityEvents,
-      // Bound late: the auth module (registered after this one) owns sessions.
-      revokeSessions: async (userId, reason) => { await app.sessions.revokeAllForUser(userId, reason) }
+      audit: app.securityEvents
     })
     app.decorate('users', users)
     await app.register(usersRoutes(users))

@@ -23,9 +23,10 @@ interface UsersDeps {
   rbac: Rbac
   events: Events
   audit: SecurityEvents
-  /** revokeSessions ends every session of a user (the auth module does it). */
-  revokeSessions: (userId: string, reason: string) => Promise<void>
 }
+
+/** SessionRevoker ends every session of a user; the auth module (registered after users) registers it with `endSessionsWith`. */
+export type SessionRevoker = (userId: string, reason: string) => Promise<void>
 
 /** Audited is the audit trail of a change, written in the change's transaction: who asked, and what it did (from the changed row). */
 export interface Audited {
@@ -44,8 +45,11 @@ export type Registration = { created: true, user: UserRow } | { created: false, 
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
-export function createUsersService ({ db, cache, rbac, events, audit, revokeSessions }: UsersDeps) {
+export function createUsersService ({ db, cache, rbac, events, audit }: UsersDeps) {
   const repo = createUsersRepository(db)
+  // The port the higher auth module plugs into: users never reaches for it. Without it no session exists to end.
+  let sessionRevoker: SessionRevoker | undefined
+  const revokeSessions = async (id: string, reason: string) => { await sessionRevoker?.(id, reason) }
   // A user's own channel and the admins' see account changes (never the email or the hash).
   const userEvent = (type: string, row: UserRow): DomainEvent => ({
     type,
@@ -247,7 +251,12 @@ export function createUsersService ({ db, cache, rbac, events, audit, revokeSess
       await revokeSessions(id, 'user deleted')
       return toUser(row!)
     },
-    countActiveAdmins: () => repo.countActiveAdmins()
+    countActiveAdmins: () => repo.countActiveAdmins(),
+    /** endSessionsWith registers the one session revoker (the auth module's) that disabling, demoting and deleting call. */
+    endSessionsWith (revoker: SessionRevoker): void {
+      if (sessionRevoker) throw new Error('a session revoker is already registered')
+      sessionRevoker = revoker
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { and, asc, count, inArray, isNull, lte, sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import { newId } from '../../lib/ids.ts'
 import type { Database } from '../db.ts'
-import { errorMessage, type OutgoingJob } from '../queue.ts'
+import { errorMessage, type OutgoingJob } from '../queue-port.ts'
 import { queueOutbox } from '../queue-table.ts'
 
 /** OutboxRow is one accepted job as the outbox stores it. */

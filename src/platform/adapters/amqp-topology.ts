@@ -1,5 +1,5 @@
 import type { Channel, Message, Options } from 'amqplib'
-import type { RetryPolicy } from '../queue.ts'
+import type { RetryPolicy } from '../queue-port.ts'
 import { asTraceCarrier, type TraceCarrier } from '../tracing.ts'
 
 import { brokerNames, type BrokerNames } from '../namespace.ts'

@@ -5,7 +5,7 @@ import type pg from 'pg'
 import type { ConstructorOptions, Db, Job as BossJob, PgBoss } from 'pg-boss'
 import type { Database } from '../db.ts'
 import { unwrapTrace, wrapTrace } from './pg-boss-trace.ts'
-import { QUEUE_DEFAULTS, errorMessage, runTraced, type DeadLetter, type JobDefinition, type QueueBackend, type QueueStats } from '../queue.ts'
+import { QUEUE_DEFAULTS, errorMessage, runTraced, type DeadLetter, type JobDefinition, type QueueBackend, type QueueStats } from '../queue-port.ts'
 
 /** QUEUE_SCHEMA is the PostgreSQL schema pg-boss keeps its tables in, beside the app's own. */
 export const QUEUE_SCHEMA = 'pgboss'

@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer'
-import type { Mailer, MailMessage } from '../mailer.ts'
+import type { Mailer, MailMessage } from '../mailer-port.ts'
 
 /** createSmtpMailer sends mail through the SMTP server at SMTP_URL (nodemailer, pooled, bounded timeouts). */
 export function createSmtpMailer (url: string, from: string): Mailer {

@@ -1,5 +1,4 @@
 import type { OpenAPI3 } from 'openapi-typescript'
-import type { Config } from '../../config.ts'
 
 /** OpenApiDocument is the OpenAPI 3.1 document Backplane serves at `/openapi.json`. */
 export type OpenApiDocument = OpenAPI3
@@ -27,23 +26,8 @@ export async function fetchOpenApiDocument (baseUrl: string, options: { timeoutM
   return asOpenApiDocument(await res.json().catch(() => null), url.href)
 }
 
-/**
- * describeApi builds the app in-process and returns its OpenAPI document, like `backplane openapi`:
- * the pool connects lazily and no query runs, so no database or server is needed.
- */
-export async function describeApi (config: Config): Promise<OpenApiDocument> {
-  const { buildApp } = await import('../../app.ts')
-  const app = await buildApp(config, { databaseUrl: config.db.url ?? 'postgres://unused@127.0.0.1:1/unused' })
-  try {
-    await app.ready()
-    return asOpenApiDocument(app.swagger(), 'the app')
-  } finally {
-    await app.close()
-  }
-}
-
 /** asOpenApiDocument checks the shape the generator relies on before it is trusted as a document. */
-function asOpenApiDocument (value: unknown, from: string): OpenApiDocument {
+export function asOpenApiDocument (value: unknown, from: string): OpenApiDocument {
   if (typeof value !== 'object' || value === null) throw new OpenApiSourceError(`${from} did not return a JSON object`)
   const doc = value as Partial<OpenApiDocument>
   if (typeof doc.openapi !== 'string' || !doc.openapi.startsWith('3.')) throw new OpenApiSourceError(`${from} did not return an OpenAPI 3 document`)
