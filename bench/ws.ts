@@ -110,6 +110,8 @@ async function openSetup (name: string, startOne: StartServer, tokens: string[],
     const full = await serversMemory(servers)
     const subscribers = await subscribeSome(clients, targets[0]!, options.subscribers, `project:${projectId}`)
     const perSocketKb = Math.round((full.rssMb - empty.rssMb) * 1024 / sockets.opened * 10) / 10
+    // Said at once, not only in the final table: a long run that fails later still reports its memory.
+    say(`${name}: RSS ${full.rssMb} MB with every socket open (${empty.rssMb} MB empty) in ${full.processes} processes, ${perSocketKb} KB/socket`)
     return { name, publisher: (publisherOf ?? ((s) => s[0]!))(servers), subscribers, sockets, memory: { empty, full, perSocketKb }, rounds: [], close }
   } catch (err) {
     await close()

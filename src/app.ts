@@ -91,7 +91,10 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     requestTimeout: config.http.requestTimeout,
     keepAliveTimeout: config.http.keepAliveTimeout,
     trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy : false,
-    return503OnClosing: true,
+    // A request that reaches a closing node on a connection it accepted is served (with Connection:
+    // close): a 503 to a POST is a failed write nobody can retry. The lifecycle plugin refuses the
+    // retryable ones with 503 meanwhile (platform/lifecycle.ts).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
     // Malformed URLs and over-long params are answered before any hook: keep the baseline there too.

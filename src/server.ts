@@ -79,12 +79,19 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
     url,
     shutdown: () => {
       closing ??= (async () => {
+        // Readiness 503 and Connection: close on every reply; every request is still served. Idle
+        // keep-alive connections are left open: closing one races with a proxy that is writing a
+        // request on it, and a POST lost that way cannot be retried (each reused one closes after
+        // its reply anyway).
         ready.lifecycle.draining = true
-        // Idle keep-alive connections (a proxy's upstream pool) are closed now, while the listener
-        // still accepts: the proxy opens fresh ones, each answered with Connection: close, and no
-        // request can land on a pooled connection after close() (503 to a POST nginx cannot retry).
-        ready.server.closeIdleConnections()
-        if (config.shutdown.delay > 0) await sleep(config.shutdown.delay)
+        if (config.shutdown.delay > 0) {
+          await sleep(config.shutdown.delay)
+          // A proxy that never polls readiness (nginx) learns from a refused GET that this node is
+          // leaving, and stops opening connections to it before the listener closes.
+          ready.lifecycle.refusing = true
+          await sleep(Math.min(REFUSE_BEFORE_CLOSE_MS, config.shutdown.delay))
+        }
+        ready.lifecycle.refusing = true
         await ready.close()
         await database.close()
       })()
@@ -92,6 +99,13 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
     }
   }
 }
+
+/**
+ * REFUSE_BEFORE_CLOSE_MS is how long a node refuses idempotent requests before closing its listener
+ * (after SHUTDOWN_DELAY, never longer than it): enough for a busy proxy to see a refusal and take
+ * the node out; it adds at most this to a shutdown.
+ */
+export const REFUSE_BEFORE_CLOSE_MS = 1000
 
 /** NO_ADMIN_HINT is printed under the banner while no admin account exists. */
 export const NO_ADMIN_HINT = '  No admin account yet. Create one with:\n    npm run backplane -- create-admin\n  (or: node src/main.ts create-admin --email you@example.com --password-stdin)\n  in another terminal, in this folder, while this server keeps running; then sign in at /admin.\n\n'

@@ -209,14 +209,16 @@ describe.skipIf(!reachable || !nginxBinary)('three nodes behind nginx (services 
     ;[nodes[1], nodes[2]] = await Promise.all([startNode(1), startNode(2)])
   }, 120_000)
 
-  // nginx (without the commercial active health checks) learns that a node is gone only from a
-  // failed request. GETs that meet a closing node are retried on the next one; a POST already
-  // written to a node as its listener closes (its accept queue: 502; a connection opened during
-  // SHUTDOWN_DELAY whose first request arrives after close(): 503) is, by design, never retried. Those are counted and printed, not hidden; no acknowledged
-  // write may be lost and no GET may fail.
-  // TODO(#11): quarantined. It failed on both tries in the services-lane run of 2026-12-07 after
-  // passing in the helper's runs and the full services-lane run an hour earlier; see the figures it prints.
-  it.skip('a rolling restart of all three nodes under mixed load fails no GET and loses no acknowledged write', async () => {
+  // nginx (without the commercial active health checks) learns that a node is leaving only from a
+  // failed request. A node on SIGTERM serves everything for SHUTDOWN_DELAY (with Connection: close),
+  // then answers GETs 503 NODE_DRAINING: nginx retries them on the next node and stops sending to
+  // it, so nothing is in flight when its listener closes; POSTs are served to the end. So no
+  // request of any kind may fail, and no acknowledged write may be lost.
+  // TODO(#11): still quarantined. The drain that makes this hold (no 503 to a POST after close(),
+  // idle connections left open, GETs refused for up to 1 s before the listener closes so nginx takes
+  // the node out) is in src/server.ts and src/platform/lifecycle.ts, proven by
+  // src/platform/lifecycle.test.ts; this test has not yet run on a quiet services lane with it.
+  it.skip('a rolling restart of all three nodes under mixed load fails no request and loses no acknowledged write', async () => {
     const load = mixedLoad()
     const exits: Array<number | null> = []
     for (let i = 0; i < 3; i++) {
@@ -233,8 +235,7 @@ describe.skipIf(!reachable || !nginxBinary)('three nodes behind nginx (services 
     figures.rollingRestart = { reads: result.reads, writes: result.writes, acknowledgedLost: lost, exitCodes: exits, failures: result.failures }
     expect(exits).toEqual([0, 0, 0])
     expect(result.reads.failed, result.failures.join('\n')).toBe(0)
-    // A POST caught in a closing node's accept queue is the only failure allowed (see above).
-    expect(result.failures.filter((f) => !/^POST 50[23] /.test(f)), result.failures.join('\n')).toEqual([])
+    expect(result.writes.failed, result.failures.join('\n')).toBe(0)
     expect(result.writes.sent).toBeGreaterThan(0)
     expect(lost).toBe(0)
   }, 180_000)

@@ -91,6 +91,21 @@ describe('pg-boss queue (the embedded default)', () => {
     }
   })
 
+  it('two processes starting at once on a database without its schema both start (start --workers N on a new database)', async () => {
+    const db = await database()
+    const apps = [await createTestApp({ database: db }), await createTestApp({ database: db })]
+    try {
+      await apps[0]!.app.dbPool.query(`DROP SCHEMA ${QUEUE_SCHEMA} CASCADE`)
+      const name = `${jobPrefix()}.race`
+      for (const a of apps) a.app.queue.define(name, async () => {})
+      // Both find pg-boss not installed and install it together: the loser used to give up.
+      const started = await Promise.allSettled(apps.map((a) => a.app.queue.start()))
+      expect(started.map((r) => r.status === 'rejected' ? String(r.reason) : r.status)).toEqual(['fulfilled', 'fulfilled'])
+    } finally {
+      for (const a of apps) await a.app.close()
+    }
+  })
+
   it('adds no readiness check of its own: the database check covers it', async () => {
     const t = await createTestApp()
     try {

@@ -17,6 +17,9 @@ const POLL_MS = 500
 const HEARTBEAT_SECONDS = 30
 const TOUCH_MS = 10_000
 
+// A start that lost the race to install pg-boss's schema is tried again after this long.
+const INSTALL_RETRY_MS = 500
+
 const deadQueue = (name: string) => `${name}.dead`
 
 function bossOptions (connection: { db: Db } | { connectionString: string }): ConstructorOptions {
@@ -69,10 +72,27 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
     if (!booting) {
       const attempt = (async () => {
         const { PgBoss } = await library()
-        const b = new PgBoss(bossOptions({ db }))
-        onError(b, (err) => { log.warn({ err: { message: err.message } }, 'pg-boss maintenance problem') })
-        await b.start()
-        return b
+        const startOne = async (): Promise<PgBoss> => {
+          const b = new PgBoss(bossOptions({ db }))
+          onError(b, (err) => { log.warn({ err: { message: err.message } }, 'pg-boss maintenance problem') })
+          try {
+            await b.start()
+            return b
+          } catch (err) {
+            await b.stop({ graceful: false }).catch(() => {})
+            throw err
+          }
+        }
+        try {
+          return await startOne()
+        } catch (err) {
+          // Processes starting together on a new database (`start --workers N`, nodes of a
+          // deployment) all find pg-boss not installed and install it at once: all but one fail
+          // ("already exists"), and their job workers never started. Once installed, a start succeeds.
+          log.info({ err: { message: (err as Error).message } }, 'pg-boss did not start (another process may be installing it); starting again')
+          await new Promise((resolve) => setTimeout(resolve, INSTALL_RETRY_MS))
+          return startOne()
+        }
       })()
       booting = attempt
       attempt.then(() => { failure = undefined }, (err: unknown) => {

@@ -151,10 +151,16 @@ export function guardPool (pool: pg.Pool, breaker: Breaker, timings: GuardTiming
       state.broken = true
       if (!released) { released = true; release(true) }
     }
+    // A connection must never go back to the pool inside a transaction: a multi-statement
+    // `BEGIN; …; COMMIT` sent through pool.query (pg-boss sends its schema and maintenance commands
+    // so) that fails half-way leaves it open and aborted, and every later user of that connection
+    // got "current transaction is aborted" (25P02, a 500) until the process ended. Such a
+    // connection is destroyed instead ('T' in a transaction, 'E' in a failed one, 'I' idle).
     client.release = (err?: Error | boolean) => {
       if (released) return
       released = true
-      return release(state.broken ? true : err)
+      const status = client.getTransactionStatus()
+      return release(state.broken || status === 'T' || status === 'E' ? true : err)
     }
     return client
   }
