@@ -214,11 +214,10 @@ describe.skipIf(!reachable || !nginxBinary)('three nodes behind nginx (services 
   // then answers GETs 503 NODE_DRAINING: nginx retries them on the next node and stops sending to
   // it, so nothing is in flight when its listener closes; POSTs are served to the end. So no
   // request of any kind may fail, and no acknowledged write may be lost.
-  // TODO(#11): still quarantined. The drain that makes this hold (no 503 to a POST after close(),
-  // idle connections left open, GETs refused for up to 1 s before the listener closes so nginx takes
-  // the node out) is in src/server.ts and src/platform/lifecycle.ts, proven by
-  // src/platform/lifecycle.test.ts; this test has not yet run on a quiet services lane with it.
-  it.skip('a rolling restart of all three nodes under mixed load fails no request and loses no acknowledged write', async () => {
+  // The drain (no 503 to a POST after close(), idle connections left open, GETs refused for up to
+  // 1 s before the listener closes so nginx takes the node out) is in src/server.ts and
+  // src/platform/lifecycle.ts, proven alone by src/platform/lifecycle.test.ts.
+  it('a rolling restart of all three nodes under mixed load fails no request and loses no acknowledged write', async () => {
     const load = mixedLoad()
     const exits: Array<number | null> = []
     for (let i = 0; i < 3; i++) {
