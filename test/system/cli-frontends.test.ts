@@ -6,10 +6,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { detectFrontends, type DetectionResult } from '../../src/tooling/frontends/detect.ts'
+import { copyWorkspaceFixtures } from '../helpers/workspace-fixtures.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const mainScript = join(root, 'src', 'main.ts')
-const workspaces = join(root, 'test', 'fixtures', 'workspaces')
+// Scanned from a copy outside the repository (see copyWorkspaceFixtures).
+let workspaces = ''
+let removeWorkspaces = async (): Promise<void> => {}
 
 interface Run { code: number | null, stdout: string, stderr: string }
 
@@ -31,8 +34,14 @@ function cli (args: string[], cwd: string): Promise<Run> {
 }
 
 let cwd: string
-beforeAll(async () => { cwd = await mkdtemp(join(tmpdir(), 'backplane-cli-frontends-')) })
-afterAll(async () => { await rm(cwd, { recursive: true, force: true }) })
+beforeAll(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'backplane-cli-frontends-'))
+  ;({ dir: workspaces, remove: removeWorkspaces } = await copyWorkspaceFixtures())
+})
+afterAll(async () => {
+  await rm(cwd, { recursive: true, force: true })
+  await removeWorkspaces()
+})
 
 describe.concurrent('backplane frontends detect', { timeout: 60_000 }, () => {
   it('--json prints the detection result, and nothing else', async () => {

@@ -1,15 +1,21 @@
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { copyWorkspaceFixtures } from '../../../test/helpers/workspace-fixtures.ts'
 import { DetectionDirError, detectFrontends, type DetectedFrontend } from './detect.ts'
 
-const fixtures = fileURLToPath(new URL('../../../test/fixtures/workspaces/', import.meta.url))
+// The fixtures are scanned from a copy outside the repository (see copyWorkspaceFixtures).
+let fixtures = ''
+let removeFixtures = async (): Promise<void> => {}
+beforeAll(async () => { ({ dir: fixtures, remove: removeFixtures } = await copyWorkspaceFixtures()) })
 const fixture = (name: string): string => join(fixtures, name)
 
 const temps: string[] = []
-afterAll(async () => { await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))) })
+afterAll(async () => {
+  await removeFixtures()
+  await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true })))
+})
 
 /** tree writes files (path → content) into a new temporary folder and returns it. */
 async function tree (files: Record<string, string>): Promise<string> {
