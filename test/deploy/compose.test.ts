@@ -128,6 +128,9 @@ describe.skipIf(!ready)('deploy/compose with docker-compose', () => {
     expect(nginx.environment!.BODY_LIMIT_BYTES).toBe(env.BODY_LIMIT_BYTES)
     expect(nginx.environment!.BACKPLANE_UPSTREAM_SERVERS).toMatch(/^server backplane:8080 /)
     expect(composed.services.migrate!.environment).toEqual(composed.services.backplane!.environment)
+    // Several replicas on local storage only because they share one files volume (else STORAGE_URL).
+    expect(config.storage.localAllowedInProduction).toBe(true)
+    expect((composed.services.backplane!.volumes ?? []).map(String)).toEqual(expect.arrayContaining([expect.stringMatching(/^files-data:\/data\/files/)]))
   })
 
   it('scrapes /metrics with METRICS_TOKEN and loads the mounted rules and dashboards', () => {
