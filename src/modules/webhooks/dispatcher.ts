@@ -92,6 +92,12 @@ export function createDispatcher (s: DispatcherSettings) {
       await schedule(row.id, row.leasedUntil, tx)
       return { kind: 'skip' }
     }
+    // The in-flight count comes before the endpoint is read: an attempt that ends records its
+    // outcome and any disabling (410) in one transaction, so it is either still counted here or its
+    // disabling is seen below. Read the other way round, a 410 committing in between let one more
+    // attempt through (a third request to a gone endpoint with a limit of two).
+    await deliveries.lockEndpoint(row.webhookId, tx)
+    const running = await deliveries.inFlight(row.webhookId, tx)
     const hook = await endpoints.find(row.webhookId, tx)
     if (!hook) return { kind: 'skip' }
     if (!hook.enabled) {
@@ -104,8 +110,6 @@ export function createDispatcher (s: DispatcherSettings) {
       await deliveries.stop(row.id, 'gave_up', row.lastError ?? 'no attempts left', tx)
       return { kind: 'skip' }
     }
-    await deliveries.lockEndpoint(hook.id, tx)
-    const running = await deliveries.inFlight(hook.id, tx)
     if (running.count >= s.perEndpointConcurrency) {
       // The endpoint has its share of attempts in flight: come back later instead of holding a worker.
       await schedule(row.id, await deliveries.postpone(row.id, busyDelayMs(running.oldestMs), tx), tx)
