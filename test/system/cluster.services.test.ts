@@ -181,9 +181,11 @@ describe.skipIf(!reachable || !nginxBinary)('three nodes behind nginx (services 
     }
   }, 120_000)
 
-  const mixedLoad = () => startLoad({
+  // Each load writes as a new user of its own: one owner's 1,000-project cap would otherwise turn
+  // the second load's writes into 409s on a fast machine.
+  const mixedLoad = async () => startLoad({
     base: nginx.url,
-    token: owner.accessToken,
+    token: (await signUp(nginx.url)).accessToken,
     readers: 6,
     writers: 2,
     write: (n) => ({ path: '/api/v1/projects', body: { name: `load-${n}` } })
@@ -194,7 +196,7 @@ describe.skipIf(!reachable || !nginxBinary)('three nodes behind nginx (services 
   }
 
   it('a node SIGKILLed under load loses no GET (nginx retries idempotent requests) and no acknowledged write', async () => {
-    const load = mixedLoad()
+    const load = await mixedLoad()
     await new Promise((resolve) => setTimeout(resolve, 2000))
     // Node C is down since the realtime test: B is killed now, A (two workers) carries the load.
     nodes[1]!.child.kill('SIGKILL')
@@ -218,7 +220,7 @@ describe.skipIf(!reachable || !nginxBinary)('three nodes behind nginx (services 
   // 1 s before the listener closes so nginx takes the node out) is in src/server.ts and
   // src/platform/lifecycle.ts, proven alone by src/platform/lifecycle.test.ts.
   it('a rolling restart of all three nodes under mixed load fails no request and loses no acknowledged write', async () => {
-    const load = mixedLoad()
+    const load = await mixedLoad()
     const exits: Array<number | null> = []
     for (let i = 0; i < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 1000))

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { as, makeUser, type TestUser } from '../helpers/auth.ts'
 import { privateRedis, type PrivateRedis } from '../helpers/private-redis.ts'
+import { waitFor } from '../helpers/queue.ts'
 
 // SECURITY.md RL-03 with the Redis breakers of issue #12: a redis-server of this test's own (never
 // the shared one) is killed under traffic and started again. Every Redis use sits behind a breaker
@@ -44,7 +45,8 @@ async function traffic (owner: TestUser, users: TestUser[], out: Outcome[]): Pro
 it('RL-03: Redis killed under traffic opens the redis-cache, redis-rate-limit and redis-pubsub breakers (readiness degraded, names them; no 5xx, no hang), and started again closes them', { timeout: 90_000 }, async () => {
   const owner = await makeUser(t.app)
   const users = await Promise.all(Array.from({ length: 30 }, () => makeUser(t.app)))
-  const before = await ready()
+  // A node that has just started proves its Redis bus before readiness says ok.
+  const before = await waitFor(ready, (r) => r.status === 'ok', 15_000)
   expect(before.status).toBe('ok')
   expect(before.breakers).toBeUndefined()
 
