@@ -31,7 +31,8 @@ export interface LoadOptions {
   readers: number
   writers: number
   /** write makes one write request; it returns the path and body to POST. */
-  write: (n: number) => { path: string, body: unknown }
+  /** write gives the n-th write; `token` (optional) writes as another caller than `token` above. */
+  write: (n: number) => { path: string, body: unknown, token?: string }
 }
 
 /**
@@ -58,10 +59,11 @@ export function startLoad (options: LoadOptions): { stop: () => Promise<LoadFigu
   }
   async function writer (): Promise<void> {
     while (state.running) {
-      const { path, body } = options.write(writes++)
+      const { path, body, token } = options.write(writes++)
       figures.writes.sent++
       try {
-        const res = await call(agent, `${options.base}${path}`, 'POST', { ...headers, 'content-type': 'application/json' }, JSON.stringify(body))
+        const auth = token === undefined ? headers : { authorization: `Bearer ${token}` }
+        const res = await call(agent, `${options.base}${path}`, 'POST', { ...auth, 'content-type': 'application/json' }, JSON.stringify(body))
         if (res.statusCode === 201) figures.acknowledged.push((JSON.parse(res.text) as { id: string }).id)
         else { figures.writes.failed++; fail(`POST ${res.statusCode} ${res.text.slice(0, 120)}`) }
       } catch (err) { figures.writes.failed++; fail(`POST ${(err as Error).message}`) }
