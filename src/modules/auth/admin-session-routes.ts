@@ -7,6 +7,7 @@ import type { UsersService } from '../users/index.ts'
 import { authFlowErrors } from './errors.ts'
 import { SessionListSchema } from './schemas.ts'
 import type { Sessions } from './sessions.ts'
+import { toSessionView } from './view.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema }
 const tags = ['admin']
@@ -25,17 +26,7 @@ export function adminSessionRoutes (sessions: Sessions, users: UsersService): Fa
       // An unknown or deleted user is a 404, not an empty list.
       await users.get(request.params.id)
       const rows = await sessions.listForUser(request.params.id)
-      return {
-        items: rows.map((s) => ({
-          id: s.id,
-          current: false,
-          userAgent: s.userAgent,
-          ip: s.ip,
-          createdAt: s.createdAt.toISOString(),
-          lastUsedAt: s.lastUsedAt.toISOString(),
-          expiresAt: s.expiresAt.toISOString()
-        }))
-      }
+      return { items: rows.map((s) => toSessionView(s)) }
     })
 
     app.delete('/api/v1/admin/users/:id/sessions/:sessionId', {

@@ -8,6 +8,7 @@ import { contextOf } from './routes.ts'
 import { ChangePasswordSchema, SessionIdParams, SessionListSchema } from './schemas.ts'
 import type { AuthService } from './service.ts'
 import type { Sessions } from './sessions.ts'
+import { toSessionView } from './view.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema }
 
@@ -32,17 +33,7 @@ export function meRoutes (auth: AuthService, sessions: Sessions, stepUpSeconds: 
     }, async (request) => {
       const actor = actorOf(request)
       const rows = await sessions.listForUser(actor.userId)
-      return {
-        items: rows.map((s) => ({
-          id: s.id,
-          current: s.id === actor.sessionId,
-          userAgent: s.userAgent,
-          ip: s.ip,
-          createdAt: s.createdAt.toISOString(),
-          lastUsedAt: s.lastUsedAt.toISOString(),
-          expiresAt: s.expiresAt.toISOString()
-        }))
-      }
+      return { items: rows.map((s) => toSessionView(s, actor.sessionId)) }
     })
 
     app.delete('/api/v1/users/me/sessions/:id', {
