@@ -106,6 +106,13 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       breakerThreshold: raw.WEBHOOKS_BREAKER_THRESHOLD,
       breakerCooldownMs: parseDurations(raw.WEBHOOKS_BREAKER_COOLDOWN)[0]!
     },
+    push: {
+      subject: raw.PUSH_VAPID_SUBJECT ?? vapidSubjectFrom(raw.PUBLIC_URL),
+      allowInsecure: raw.PUSH_ALLOW_INSECURE_ENDPOINTS,
+      maxPerUser: raw.PUSH_MAX_SUBSCRIPTIONS_PER_USER,
+      timeoutMs: raw.PUSH_TIMEOUT_MS,
+      ttlSeconds: raw.PUSH_TTL_SECONDS
+    },
     storage: { s3: parseStorageUrl(raw.STORAGE_URL), localAllowedInProduction: raw.STORAGE_LOCAL_OK },
     files: {
       maxBytes: raw.FILES_MAX_BYTES,
@@ -120,6 +127,14 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
     /** The flat settings as given, secrets masked, for `backplane config`. */
     effective: maskSettings(raw, source)
   }
+}
+
+// A push service wants a way to reach the sender: the public site when it is https, else a mailbox at its host.
+function vapidSubjectFrom (publicUrl: string | undefined): string {
+  if (publicUrl?.startsWith('https://') === true) return publicUrl.replace(/\/+$/, '')
+  let host = 'localhost'
+  try { if (publicUrl !== undefined) host = new URL(publicUrl).hostname || host } catch {}
+  return `mailto:push@${host}`
 }
 
 const isPermissionList = (v: unknown): v is string[] => Array.isArray(v) && v.every((p) => typeof p === 'string' && /^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/.test(p))
@@ -174,6 +189,9 @@ function refuseUnsafeProduction (raw: RawConfig): void {
   }
   if (raw.DATABASE_URL === undefined && !raw.DATABASE_EMBEDDED_OK) {
     throw new ConfigError('DATABASE_URL is required when BACKPLANE_ENV=production: point it at your PostgreSQL server, or set DATABASE_EMBEDDED_OK=true to run the embedded one on purpose')
+  }
+  if (raw.PUSH_ALLOW_INSECURE_ENDPOINTS) {
+    throw new ConfigError('PUSH_ALLOW_INSECURE_ENDPOINTS must be off when BACKPLANE_ENV=production: browsers\' push services are https on the public internet')
   }
   // REDIS_URL is what makes several nodes one deployment; they do not share a local disk.
   if (raw.REDIS_URL !== undefined && raw.STORAGE_URL === undefined && !raw.STORAGE_LOCAL_OK) {

@@ -10,6 +10,7 @@ import agents from './agents/index.ts'
 import tasks from './tasks/index.ts'
 import executions from './executions/index.ts'
 import files from './files/index.ts'
+import push from './push/index.ts'
 import admin from './admin/index.ts'
 import analytics from './analytics/index.ts'
 import webhooks from './webhooks/index.ts'
@@ -22,4 +23,4 @@ import demo from './demo/index.ts'
  * lower module must call a higher one, the lower one owns a small port the higher one registers on
  * (users.endSessionsWith, agents.guardRemoval/onRemoving). order.test.ts enforces it.
  */
-export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, agents, tasks, executions, files, admin, analytics, webhooks, realtime, demo]
+export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, agents, tasks, executions, files, push, admin, analytics, webhooks, realtime, demo]

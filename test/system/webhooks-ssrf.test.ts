@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { as, makeUser, type TestUser } from '../helpers/auth.ts'
 import { makeProject } from '../helpers/work.ts'
-import type { Resolver } from '../../src/modules/webhooks/target.ts'
+import type { Resolver } from '../../src/lib/outbound-target.ts'
 import { startReceiver, waitFor, type Receiver } from './webhooks-receiver.ts'
 
 // SS-01 and SS-02 with WEBHOOKS_ALLOW_PRIVATE off (the default): a canary HTTP server listens on
@@ -37,7 +37,7 @@ async function lastDelivery (hookId: string) {
 
 beforeAll(async () => {
   t = await createTestApp({ env: { WEBHOOKS_RETRY_SCHEDULE: '1h' } })
-  t.app.webhooks.setResolver(async (host) => (answers.has(host) ? resolver(host) : (await import('../../src/modules/webhooks/target.ts')).systemResolver(host)))
+  t.app.webhooks.setResolver(async (host) => (answers.has(host) ? resolver(host) : (await import('../../src/lib/outbound-target.ts')).systemResolver(host)))
   owner = await makeUser(t.app)
   projectId = await makeProject(t.app, owner)
   await t.app.events.relayOnce()

@@ -7,9 +7,9 @@ import { createDeliveriesRepository, type AttemptRecord } from './deliveries-rep
 import type { EndpointBreakers } from './endpoint-breakers.ts'
 import { createWebhooksRepository } from './repository.ts'
 import { busyDelayMs, retryDelayMs } from './retry.ts'
-import { sendAttempt, type AttemptResult } from './sender.ts'
+import { sendAttempt, type AttemptResult } from '../../lib/outbound-post.ts'
 import { signatureHeader } from './signature.ts'
-import type { Resolver, TargetPolicy } from './target.ts'
+import type { Resolver, TargetPolicy } from '../../lib/outbound-target.ts'
 import type { WebhookRow } from './table.ts'
 
 /** DELIVER_JOB is the queue job that makes one attempt of one delivery; its data is `{ deliveryId }`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createEndpointBreakers } from './endpoint-breakers.ts'
-import type { AttemptResult } from './sender.ts'
+import type { AttemptResult } from '../../lib/outbound-post.ts'
 
 const answer = (statusCode: number | null, outcome: AttemptResult['outcome'] = statusCode !== null && statusCode < 300 ? 'success' : 'failure'): AttemptResult =>
   ({ outcome, statusCode, error: null, retryAfterMs: null, excerpt: null, durationMs: 1 })

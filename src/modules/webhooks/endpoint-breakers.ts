@@ -1,5 +1,5 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhenResult, noJitterGenerator, type CircuitBreakerPolicy, type IBackoff, type IBackoffFactory, type IHalfOpenAfterBackoffContext } from 'cockatiel'
-import type { AttemptResult } from './sender.ts'
+import type { AttemptResult } from '../../lib/outbound-post.ts'
 
 /** EndpointBreakerSettings: failures in a row that open an endpoint's breaker, the first open period, and how many endpoints are tracked. */
 export interface EndpointBreakerSettings {

@@ -8,7 +8,7 @@ import { createEndpointBreakers } from './endpoint-breakers.ts'
 import { defineWebhookPermissions } from './permissions.ts'
 import { webhooksRoutes } from './routes.ts'
 import { createWebhooksService, type WebhooksService } from './service.ts'
-import { systemResolver, type Resolver } from './target.ts'
+import { systemResolver, type Resolver } from '../../lib/outbound-target.ts'
 
 /** WebhooksPort is the webhooks service plus the resolver seam (tests simulate DNS; an operator may pin a resolver). */
 export type WebhooksPort = WebhooksService & {

@@ -12,7 +12,7 @@ import { invalidUrl, webhookErrors } from './errors.ts'
 import { createWebhooksRepository } from './repository.ts'
 import type { CreateWebhookInput, Delivery, DeliveryListQuery, UpdateWebhookInput, Webhook } from './schemas.ts'
 import { newWebhookSecret } from './signature.ts'
-import { checkTarget, TargetRefusal, type Resolver, type TargetPolicy } from './target.ts'
+import { checkTarget, TargetRefusal, type Resolver, type TargetPolicy } from '../../lib/outbound-target.ts'
 import type { WebhookRow } from './table.ts'
 import { toDelivery, toWebhook } from './view.ts'
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { classifyAddress, ipv6Bytes, isAllowedAddress } from './address-policy.ts'
+import { classifyAddress, ipv6Bytes, isAllowedAddress } from '../../lib/address-policy.ts'
 import { retryDelayMs, RETRY_AFTER_MAX_MS } from './retry.ts'
-import { parseRetryAfter } from './sender.ts'
+import { parseRetryAfter } from '../../lib/outbound-post.ts'
 import { newWebhookSecret, secretKey, signatureHeader } from './signature.ts'
-import { checkTarget, parseTargetUrl, TargetRefusal, type Resolver } from './target.ts'
+import { checkTarget, parseTargetUrl, TargetRefusal, type Resolver } from '../../lib/outbound-target.ts'
 
 const dev = { httpsOnly: false, allowPrivate: false }
 const prod = { httpsOnly: true, allowPrivate: false }

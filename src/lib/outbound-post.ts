@@ -2,7 +2,7 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import type { Socket } from 'node:net'
 import { isAllowedAddress } from './address-policy.ts'
-import { checkLiteralHost, guardedLookup, hostOf, parseTargetUrl, TargetRefusal, type Resolver, type TargetPolicy } from './target.ts'
+import { checkLiteralHost, guardedLookup, hostOf, parseTargetUrl, TargetRefusal, type Resolver, type TargetPolicy } from './outbound-target.ts'
 
 /** MAX_RESPONSE_BYTES is how much of a response body is read; the rest is never downloaded. */
 export const MAX_RESPONSE_BYTES = 64 * 1024
@@ -46,11 +46,11 @@ function describe (err: unknown): string {
 const clean = (text: string) => text.replaceAll('\u0000', '')
 
 /**
- * sendAttempt POSTs a signed body once: sockets only to allowed addresses (checked on the
+ * sendAttempt POSTs a body once (a signed webhook, an encrypted push message): sockets only to allowed addresses (checked on the
  * literal host, in the lookup, and again on the connected socket), no redirects followed, one
  * deadline for connecting, headers and body, at most 64 KiB of the response read.
  */
-export function sendAttempt (target: string, headers: Record<string, string>, body: string, settings: SenderSettings): Promise<AttemptResult> {
+export function sendAttempt (target: string, headers: Record<string, string>, body: string | Buffer, settings: SenderSettings): Promise<AttemptResult> {
   const started = performance.now()
   const elapsed = () => Math.round(performance.now() - started)
   const result = (outcome: AttemptOutcome, fields: Partial<AttemptResult>): AttemptResult =>
