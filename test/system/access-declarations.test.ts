@@ -134,6 +134,7 @@ describe('the real app', () => {
     // Sign-in flows are POSTs, except the two GETs a browser must reach without credentials: the
     // provider list of a sign-in page and the OpenID Connect redirect back from the provider. A
     // signed file download carries its credential in its query (an HMAC checked by the files module).
-    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$|^(GET|HEAD) \/api\/v1\/files\/:id\/download$/)
+    // The VAPID public key is public by nature: a page needs it before it can subscribe its browser.
+    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$|^(GET|HEAD) \/api\/v1\/files\/:id\/download$|^(GET|HEAD) \/api\/v1\/push\/vapid-public-key$/)
   })
 })
