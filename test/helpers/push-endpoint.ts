@@ -49,7 +49,10 @@ export interface PushEndpoint {
   rejected: string[]
   /** subscriber registers a browser under a path; its endpoint is origin + path. */
   subscriber: (path: string) => BrowserKeys & { endpoint: string }
-  reply: (path: string, status: number) => void
+  /** reply makes the stand-in answer `status` to the next `times` messages for a path (every one by default), then accept again. */
+  reply: (path: string, status: number, times?: number) => void
+  /** answered lists every status the stand-in gave, per path, in order. */
+  answered: (path: string) => number[]
   close: () => Promise<void>
 }
 
@@ -60,7 +63,9 @@ export interface PushEndpoint {
  */
 export async function startPushEndpoint (): Promise<PushEndpoint> {
   const browsers = new Map<string, BrowserKeys>()
-  const statuses = new Map<string, number>()
+  const statuses = new Map<string, { status: number, left: number }>()
+  const answers = new Map<string, number[]>()
+  const answer = (path: string, status: number) => { answers.set(path, [...(answers.get(path) ?? []), status]) }
   const received: PushRequest[] = []
   const rejected: string[] = []
   let origin = ''
@@ -69,14 +74,22 @@ export async function startPushEndpoint (): Promise<PushEndpoint> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const path = req.url ?? '/'
-      const status = statuses.get(path)
-      if (status !== undefined && status !== 201) { res.statusCode = status; res.end(); return }
+      const planned = statuses.get(path)
+      if (planned !== undefined && planned.left > 0) {
+        planned.left--
+        answer(path, planned.status)
+        res.statusCode = planned.status
+        res.end()
+        return
+      }
       accept(path, req.headers, Buffer.concat(chunks)).then((message) => {
         received.push(message)
+        answer(path, 201)
         res.statusCode = 201
         res.end()
       }).catch((err: unknown) => {
         rejected.push(err instanceof Error ? err.message : String(err))
+        answer(path, 400)
         res.statusCode = 400
         res.end()
       })
@@ -107,7 +120,8 @@ export async function startPushEndpoint (): Promise<PushEndpoint> {
       browsers.set(path, keys)
       return { ...keys, endpoint: origin + path }
     },
-    reply (path, status) { statuses.set(path, status) },
+    reply (path, status, times = Infinity) { statuses.set(path, { status, left: times }) },
+    answered: (path) => answers.get(path) ?? [],
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => { resolve() }) })
   }
 }

@@ -31,7 +31,12 @@ export interface DeliverySettings {
   timeoutMs: number
   ttlSeconds: number
   log: FastifyBaseLogger
+  /** onOutcome counts each send: accepted, gone (subscription deleted), retry (thrown for the queue), or refused (dropped). */
+  onOutcome?: (outcome: SendOutcome) => void
 }
+
+/** SendOutcome is how one send ended. */
+export type SendOutcome = 'sent' | 'gone' | 'retry' | 'refused'
 
 // A Topic (RFC 8030 §5.4) makes the push service replace an undelivered message with the same
 // one: a job retried after its first request was in fact accepted does not show twice.
@@ -45,6 +50,7 @@ const topicOf = (key: string) => createHash('sha256').update(key).digest('base64
  */
 export function createPushDelivery (settings: DeliverySettings) {
   const { repo, log } = settings
+  const count = (outcome: SendOutcome) => { settings.onOutcome?.(outcome) }
   return {
     async send (job: SendJob): Promise<void> {
       const subscription = await repo.get(job.subscriptionId)
@@ -70,16 +76,22 @@ export function createPushDelivery (settings: DeliverySettings) {
       const status = result.statusCode
       const where = { subscriptionId: subscription.id, userId: subscription.userId, status }
       if (result.outcome === 'success') {
+        count('sent')
         await repo.markSent(subscription.id)
         return
       }
       if (status === 404 || status === 410) {
+        count('gone')
         await repo.removeGone(subscription.id, subscription.endpoint)
         log.info(where, 'push subscription removed: the push service no longer knows it')
         return
       }
-      if (status === null || status === 429 || status >= 500) throw new PushSendError(result.error ?? `the push service answered ${status ?? 'nothing'}`)
+      if (status === null || status === 429 || status >= 500) {
+        count('retry')
+        throw new PushSendError(result.error ?? `the push service answered ${status ?? 'nothing'}`)
+      }
       // 400, 403 (a VAPID key the subscription was not made with), 413: sending again changes nothing.
+      count('refused')
       log.warn({ ...where, error: result.error }, 'push message refused by the push service; not retried')
     }
   }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
 import { createSecretBox } from '../../lib/secret-box.ts'
 import { systemResolver, type Resolver } from '../../lib/outbound-target.ts'
 import { masterSecret } from '../../platform/master-secret.ts'
@@ -40,8 +41,22 @@ export default defineModule({
     let resolver: Resolver = systemResolver
     const policy = { allowInsecure: config.allowInsecure }
     const service = createPushService({ db: app.db, repo, queue: app.queue, vapid, policy, resolve: () => resolver, maxPerUser: config.maxPerUser })
+    const outcomes = new Counter({
+      name: 'push_messages_total',
+      help: 'Web Push sends by outcome: sent, gone (subscription deleted), retry, refused (dropped)',
+      labelNames: ['outcome'] as const,
+      registers: [app.metrics]
+    })
     const delivery = createPushDelivery({
-      repo, vapid, subject: config.subject, policy, resolve: () => resolver, timeoutMs: config.timeoutMs, ttlSeconds: config.ttlSeconds, log: app.log.child({ module: 'push' })
+      repo,
+      vapid,
+      subject: config.subject,
+      policy,
+      resolve: () => resolver,
+      timeoutMs: config.timeoutMs,
+      ttlSeconds: config.ttlSeconds,
+      log: app.log.child({ module: 'push' }),
+      onOutcome: (outcome) => { outcomes.inc({ outcome }) }
     })
     app.decorate('push', { ...service, setResolver: (next: Resolver | undefined) => { resolver = next ?? systemResolver } })
     // 404/410 and other final answers end the job; no answer, 429 and 5xx throw and are retried with back-off.
@@ -50,5 +65,5 @@ export default defineModule({
     })
     if (config.allowInsecure) app.log.warn('PUSH_ALLOW_INSECURE_ENDPOINTS is on: push endpoints may be http on loopback and reach private networks')
     await app.register(pushRoutes(service))
-  }, { name: 'push', dependencies: ['auth', 'queue'] })
+  }, { name: 'push', dependencies: ['auth', 'queue', 'metrics'] })
 })

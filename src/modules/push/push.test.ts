@@ -102,6 +102,19 @@ describe('sending', () => {
     expect(await t.app.push.sendToUser(bob.id, { id: '0190f3a0-0000-7000-8000-000000000002', type: 'test', title: 't', body: 'b', link: null })).toBe(2)
     await waitFor(() => subscriptionIds(bob.id), (ids) => ids.length === 0)
   }, 60_000)
+
+  it('retries a message the push service answered 503 for, with back-off, until it is accepted', async () => {
+    const user = await makeUser(t.app)
+    const browser = endpoint.subscriber('/push/flaky')
+    endpoint.reply('/push/flaky', 503, 1)
+    expect((await subscribe(user, { endpoint: browser.endpoint, keys: { p256dh: browser.p256dh, auth: browser.auth } })).statusCode).toBe(201)
+    await t.app.push.sendToUser(user.id, { id: '0190f3a0-0000-7000-8000-000000000003', type: 'test', title: 'again', body: 'b', link: null })
+    // The first retry waits retryDelaySeconds (10 s) on a loaded machine: a generous deadline.
+    await waitFor(() => endpoint.answered('/push/flaky'), (a) => a.includes(201), 90_000)
+    expect(endpoint.answered('/push/flaky')).toEqual([503, 201])
+    expect(endpoint.received.find((m) => m.path === '/push/flaky')?.payload).toMatchObject({ title: 'again' })
+    expect(await subscriptionIds(user.id)).toHaveLength(1)
+  }, 120_000)
 })
 
 describe('subscriptions', () => {
