@@ -145,4 +145,12 @@ describe('access (AZ-04)', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/push/subscriptions' })).statusCode).toBe(401)
     expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/push/subscriptions/0190f3a0-0000-7000-8000-0000000000ff' })).statusCode).toBe(401)
   })
+
+  it('an API key of the user cannot manage their browsers\' subscriptions (403: signed-in users only)', async () => {
+    const created = await t.app.inject(as(user, { method: 'POST', url: '/api/v1/api-keys', payload: { name: 'ci', scopes: [] } }))
+    expect(created.statusCode).toBe(201)
+    const headers = { 'x-api-key': created.json<{ key: string }>().key }
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/push/subscriptions', headers })).statusCode).toBe(403)
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/push/subscriptions', headers, payload: valid() })).statusCode).toBe(403)
+  })
 })
