@@ -202,6 +202,24 @@ describe('production refuses unsafe settings', () => {
     expect(load(prod).db).toMatchObject({ embedded: false, url: 'postgres://app@db.internal/app' })
   })
 
+  it('refuses PUSH_ALLOW_INSECURE_ENDPOINTS, which only local push service stand-ins need', () => {
+    expect(refusal({ ...prod, PUSH_ALLOW_INSECURE_ENDPOINTS: 'true' }).message).toContain('PUSH_ALLOW_INSECURE_ENDPOINTS must be off when BACKPLANE_ENV=production')
+    expect(load({ PUSH_ALLOW_INSECURE_ENDPOINTS: 'true' }).push.allowInsecure).toBe(true)
+  })
+
+  it.each([
+    [{}, 'mailto:push@localhost'],
+    [{ PUBLIC_URL: 'https://api.example.com/' }, 'https://api.example.com'],
+    [{ PUBLIC_URL: 'http://backplane.lan:8080' }, 'mailto:push@backplane.lan'],
+    [{ PUBLIC_URL: 'https://api.example.com', PUSH_VAPID_SUBJECT: 'mailto:ops@example.com' }, 'mailto:ops@example.com']
+  ])('derives the VAPID subject from %o as %s', (env, subject) => {
+    expect(load(env).push.subject).toBe(subject)
+  })
+
+  it('refuses a VAPID subject that is neither mailto: nor https:', () => {
+    expect(refusal({ PUSH_VAPID_SUBJECT: 'http://example.com' }).message).toContain('PUSH_VAPID_SUBJECT=')
+  })
+
   it('accepts a complete production configuration', () => {
     const config = load({ ...prod, CORS_ORIGINS: 'https://app.example.com', PUBLIC_URL: 'https://api.example.com' })
     expect(config.cors.origins).toEqual(['https://app.example.com'])
