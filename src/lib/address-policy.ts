@@ -2,9 +2,10 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net'
 
 /**
  * AddressClass is where an IP address leads: the public internet, a private network (loopback,
- * RFC 1918, CGNAT, link-local, ULA: reachable only with WEBHOOKS_ALLOW_PRIVATE), or nowhere a
- * webhook may ever go (cloud metadata, unspecified, multicast, broadcast, reserved, addresses that
- * hide an IPv4 address in an odd IPv6 form).
+ * RFC 1918, CGNAT, link-local, ULA: reachable only with WEBHOOKS_ALLOW_PRIVATE or
+ * PUSH_ALLOW_INSECURE_ENDPOINTS), or nowhere an outbound request (a webhook, a push message) may
+ * ever go (cloud metadata, unspecified, multicast, broadcast, reserved, addresses that hide an
+ * IPv4 address in an odd IPv6 form).
  */
 export type AddressClass = 'public' | 'private' | 'forbidden'
 

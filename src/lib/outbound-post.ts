@@ -115,7 +115,7 @@ export function sendAttempt (target: string, headers: Record<string, string>, bo
       socket.once('connect', () => {
         const remote = socket.remoteAddress
         if (remote !== undefined && !isAllowedAddress(remote, settings.policy.allowPrivate)) {
-          request.destroy(new TargetRefusal(`connected to ${remote}, which webhooks may not reach`))
+          request.destroy(new TargetRefusal(`connected to ${remote}, which Backplane may not send to`))
         }
       })
     })

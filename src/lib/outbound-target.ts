@@ -14,7 +14,7 @@ export const systemResolver: Resolver = async (hostname) => dnsLookup(hostname, 
 /** RESOLVE_TIMEOUT_MS bounds the host name lookup made when an endpoint is saved. */
 export const RESOLVE_TIMEOUT_MS = 5000
 
-/** TargetPolicy is what decides where webhooks may go. */
+/** TargetPolicy is what decides where outbound requests (webhooks, push messages) may go. */
 export interface TargetPolicy {
   /** httpsOnly refuses http: URLs (production). */
   httpsOnly: boolean
@@ -36,13 +36,13 @@ export function hostOf (url: URL): string {
 function refuseAddress (address: string, policy: TargetPolicy, hostname: string): void {
   if (isAllowedAddress(address, policy.allowPrivate)) return
   const kind = classifyAddress(address)
-  const what = kind === 'private' ? 'a loopback, private or link-local address' : 'an address webhooks may never reach'
+  const what = kind === 'private' ? 'a loopback, private or link-local address' : 'an address Backplane never sends to'
   const named = hostname === address ? `${address} is` : `${hostname} resolves to ${address}, which is`
   throw new TargetRefusal(`${named} ${what}`)
 }
 
 /**
- * parseTargetUrl checks the form of a webhook URL: http(s) (https only in production), no user
+ * parseTargetUrl checks the form of an outbound URL (a webhook, a push endpoint): http(s) (https only in production), no user
  * name or password, no fragment. The WHATWG parser has already turned `2130706433`, `0x7f.1`,
  * `0177.0.0.1` and `127.1` into `127.0.0.1`, so the address checks see the real address.
  */

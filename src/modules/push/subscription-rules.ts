@@ -1,6 +1,5 @@
 import { ECDH } from 'node:crypto'
-import { isIP } from 'node:net'
-import { classifyAddress } from '../../lib/address-policy.ts'
+import { isIPv4 } from 'node:net'
 import { checkTarget, hostOf, TargetRefusal, type Resolver, type TargetPolicy } from '../../lib/outbound-target.ts'
 import { invalidSubscription } from './errors.ts'
 
@@ -29,10 +28,9 @@ export function checkKeys (keys: { p256dh: string, auth: string }): void {
   if (decode(keys.auth).length !== 16) throw invalidSubscription('keys.auth', 'must be 16 bytes (base64url)')
 }
 
+// http is for a push service stand-in on this machine only: the name or a literal loopback address.
 function isLoopback (host: string): boolean {
-  if (host === 'localhost' || host.endsWith('.localhost')) return true
-  if (!isIP(host)) return false
-  return host === '::1' || (classifyAddress(host) === 'private' && /^127\./.test(host))
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || (isIPv4(host) && host.startsWith('127.'))
 }
 
 /**
