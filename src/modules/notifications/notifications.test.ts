@@ -195,7 +195,7 @@ describe('preferences and email', () => {
     const types = (res.json() as { items: Array<{ type: string, channels: Record<string, boolean> }> }).items
     expect(types.map((p) => p.type)).toEqual(expect.arrayContaining(['agent.went_offline', 'api_key.expiring', 'execution.failed', 'project.member_added', 'session.new_device']))
     expect(types.find((p) => p.type === 'project.member_added')!.channels).toEqual({ in_app: true, email: true, push: false })
-    const put = (payload: unknown) => t.app.inject(as(user, { method: 'PUT', url: '/api/v1/notifications/preferences', payload }))
+    const put = (payload: Record<string, unknown>) => t.app.inject(as(user, { method: 'PUT', url: '/api/v1/notifications/preferences', payload }))
     expect((await put({ items: [{ type: 'no.such_type', channels: { email: false } }] })).statusCode).toBe(400)
     expect((await put({ items: [{ type: 'project.member_added', channels: { in_app: false } }] })).statusCode).toBe(400)
     const changed = await put({ items: [{ type: 'project.member_added', channels: { push: true } }] })
