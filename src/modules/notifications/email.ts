@@ -17,16 +17,19 @@ export function emailChannel ({ mailer, users, signer, apiUrl, appUrl }: {
   signer: UnsubscribeSigner
   /** apiUrl is the API's public base URL (the unsubscribe link). */
   apiUrl: string
-  /** appUrl is the frontend's base URL (a notification's link is a path in it). */
+  /** appUrl is the frontend's base URL (AUTH_LINK_URL): a notification's link is a path in it, and so is the unsubscribe page. */
   appUrl: string
 }): NotificationChannel {
-  const unsubscribeUrl = (userId: string, types: string[]) => `${apiUrl}/api/v1/notifications/unsubscribe?token=${signer.sign({ userId, types })}`
+  // The header's link is for mail clients (RFC 8058: they POST to it); the body's opens the frontend's
+  // page, which POSTs the token to the API, as the sign-in flows' mailed links do (a GET changes nothing).
+  const oneClickUrl = (userId: string, types: string[]) => `${apiUrl}/api/v1/notifications/unsubscribe?token=${signer.sign({ userId, types })}`
+  const pageUrl = (userId: string, type: string) => `${appUrl}/notifications/unsubscribe?token=${signer.sign({ userId, types: [type] })}`
   const line = (n: NotificationDelivery) => `${n.title}\n${n.body}${n.link ? `\n${appUrl}${n.link}` : ''}`
 
   function compose (to: string, userId: string, items: readonly NotificationDelivery[]): MailMessage {
     const types = [...new Set(items.map((n) => n.type))].sort()
-    const all = unsubscribeUrl(userId, types)
-    const stops = types.map((t) => `Stop emails about ${t}: ${unsubscribeUrl(userId, [t])}`).join('\n')
+    const all = oneClickUrl(userId, types)
+    const stops = types.map((t) => `Stop emails about ${t}: ${pageUrl(userId, t)}`).join('\n')
     const first = items[0]!
     const subject = items.length === 1 ? first.title : `${items.length} new notifications`
     const text = items.length === 1

@@ -30,7 +30,7 @@ beforeAll(async () => {
   smtp.listen(0, '127.0.0.1')
   await once(smtp.server, 'listening')
   const port = (smtp.server.address() as AddressInfo).port
-  t = await createTestApp({ mailer: 'configured', env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://api.example.test', NOTIFICATIONS_DIGEST_SECONDS: '2' } })
+  t = await createTestApp({ mailer: 'configured', env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://api.example.test', AUTH_LINK_URL: 'https://app.example.test', NOTIFICATIONS_DIGEST_SECONDS: '2' } })
   await t.app.queue.start()
 })
 afterAll(async () => {
@@ -255,7 +255,11 @@ describe('preferences and email', () => {
     await relay(t.app)
     const text = decoded((await mailsTo(member.email))[0]!.raw)
     expect(text).toContain('Subject: You were added to Solo')
-    expect(text).toContain(`/projects/${projectId}`)
-    expect(text).toMatch(/Stop emails about project\.member_added: https:\/\/api\.example\.test\/api\/v1\/notifications\/unsubscribe\?token=/)
+    expect(text).toContain(`https://app.example.test/projects/${projectId}`)
+    // The body's link opens the frontend's page, which POSTs the token to the API.
+    const token = /Stop emails about project\.member_added: https:\/\/app\.example\.test\/notifications\/unsubscribe\?token=([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(text)?.[1]
+    expect(token).toBeTruthy()
+    const res = await t.app.inject({ method: 'POST', url: `/api/v1/notifications/unsubscribe?token=${token!}` })
+    expect(res.json()).toEqual({ types: ['project.member_added'], email: false })
   })
 })
