@@ -57,7 +57,7 @@ export default defineModule({
 
     const apiUrl = (app.config.http.publicUrl ?? `http://localhost:${app.config.http.port}`).replace(/\/+$/, '')
     addChannel(emailChannel({ mailer: app.mailer, users: app.users, signer, apiUrl, appUrl: app.config.auth.linkUrl }))
-    app.events.onPublish(createIntake({ repo, registry, channels, events: app.events, queue: app.queue, digestSeconds: settings.digestSeconds }))
+    app.events.onPublish(createIntake({ repo, registry, channels, events: app.events, queue: app.queue, digestSeconds: settings.digestSeconds, log: app.log.child({ module: 'notifications' }) }))
     app.queue.define<DeliverJob>(DELIVER_JOB, createDelivery({ db: app.db, repo, channels }), { retryLimit: 20, retryDelaySeconds: 10, retryBackoff: true, concurrency: 2 })
 
     // Retention runs on nodes that serve traffic; inject()-only apps (tests) call sweep themselves.

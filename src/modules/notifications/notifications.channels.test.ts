@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser } from '../../../test/helpers/auth.ts'
-import { relay } from '../../../test/helpers/realtime.ts'
+import { emit, relay } from '../../../test/helpers/realtime.ts'
 import { addMember, makeProject } from '../../../test/helpers/work.ts'
 import { defineModule } from '../../platform/modules.ts'
 import type { NotificationDelivery } from './index.ts'
@@ -24,6 +24,8 @@ const pushLike = defineModule({
         delivered.push([...items])
       }
     })
+    // A rule with a bug: its event must not hold the relay (and every later event) back.
+    app.notifications.declare({ type: 'test.broken_rule', description: 'throws', on: 'test.boom', defaults: { email: false, push: true }, recipients: async () => { throw new Error('rule bug') } })
   }, { name: 'push-like', dependencies: ['notifications'] })
 })
 
@@ -76,6 +78,16 @@ describe('the channel port', () => {
     await sleep(2000)
     expect(to(member.id)).toHaveLength(1)
     expect(items[0]!.title).toBe('You were added to Flaky')
+  })
+
+  it('logs and skips a rule that throws; the relay publishes that event and the ones after it', async () => {
+    const [owner, member] = await Promise.all([makeUser(t.app), makeUser(t.app)])
+    await emit(t.app, { type: 'test.boom', channels: [`user:${member.id}`] })
+    await addMember(t.app, owner, await makeProject(t.app, owner, 'After'), member, 'viewer')
+    await relay(t.app)
+    const inbox = (await t.app.inject(as(member, { method: 'GET', url: '/api/v1/notifications' }))).json() as { items: Array<{ type: string }> }
+    expect(inbox.items.map((n) => n.type)).toEqual(['project.member_added'])
+    expect(t.logs.text()).toContain('notification rule failed')
   })
 
   it('refuses a second channel of one name, and a malformed or reserved name, at start-up', () => {

@@ -198,6 +198,9 @@ describe('preferences and email', () => {
     const put = (payload: Record<string, unknown>) => t.app.inject(as(user, { method: 'PUT', url: '/api/v1/notifications/preferences', payload }))
     expect((await put({ items: [{ type: 'no.such_type', channels: { email: false } }] })).statusCode).toBe(400)
     expect((await put({ items: [{ type: 'project.member_added', channels: { in_app: false } }] })).statusCode).toBe(400)
+    // Named twice in one body: the last setting wins (not a 500 from one upsert touching a row twice).
+    const twice = await put({ items: [{ type: 'project.member_added', channels: { push: false } }, { type: 'project.member_added', channels: { push: true } }] })
+    expect(twice.statusCode).toBe(200)
     const changed = await put({ items: [{ type: 'project.member_added', channels: { push: true } }] })
     expect(changed.statusCode).toBe(200)
     expect((changed.json() as { items: Array<{ type: string, channels: Record<string, boolean> }> }).items.find((p) => p.type === 'project.member_added')!.channels).toEqual({ in_app: true, email: true, push: true })

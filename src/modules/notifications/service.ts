@@ -61,14 +61,15 @@ export function createNotificationsService ({ db, repo, registry, signer, retent
     preferences: async (actor: Actor): Promise<Preferences> => preferencesOf(actor.userId),
     /** setPreferences stores the caller's choices; a type nobody declared is a 400 and nothing is stored. */
     async setPreferences (actor: Actor, input: UpdatePreferences): Promise<Preferences> {
-      const choices: Array<{ type: string, channel: string, enabled: boolean }> = []
+      // Keyed by (type, channel): a type named twice keeps its last setting (one upsert may not touch a row twice).
+      const choices = new Map<string, { type: string, channel: string, enabled: boolean }>()
       for (const item of input.items) {
         if (!registry.get(item.type)) throw notificationErrors.NOTIFICATION_TYPE_UNKNOWN(`No notification type "${item.type}" is declared`)
         for (const [channel, enabled] of Object.entries(item.channels)) {
-          if (typeof enabled === 'boolean') choices.push({ type: item.type, channel, enabled })
+          if (typeof enabled === 'boolean') choices.set(`${item.type}\n${channel}`, { type: item.type, channel, enabled })
         }
       }
-      await db.transaction(async (tx) => { await repo.setPreferences(actor.userId, choices, tx) })
+      await db.transaction(async (tx) => { await repo.setPreferences(actor.userId, [...choices.values()], tx) })
       return preferencesOf(actor.userId)
     },
     /** unsubscribe turns email off for the types a mail's signed link names, with no sign-in; a forged or altered token is a 400. */
