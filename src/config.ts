@@ -120,6 +120,11 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       linkTtlSeconds: raw.FILES_LINK_TTL_SECONDS,
       artifactRetentionDays: raw.FILES_ARTIFACT_RETENTION_DAYS
     },
+    notifications: {
+      retentionDays: raw.NOTIFICATIONS_RETENTION_DAYS,
+      digestSeconds: raw.NOTIFICATIONS_DIGEST_SECONDS,
+      keyExpiryDays: raw.NOTIFICATIONS_KEY_EXPIRY_DAYS
+    },
     shutdown: {
       delay: raw.SHUTDOWN_DELAY_MS ?? (production ? 5000 : 0),
       timeout: raw.SHUTDOWN_TIMEOUT_MS

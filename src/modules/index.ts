@@ -2,6 +2,7 @@ import type { BackplaneModule } from '../platform/modules.ts'
 import instance from './instance/index.ts'
 import audit from './audit/index.ts'
 import users from './users/index.ts'
+import notifications from './notifications/index.ts'
 import auth from './auth/index.ts'
 import apiKeys from './api-keys/index.ts'
 import frontends from './frontends/index.ts'
@@ -23,4 +24,4 @@ import demo from './demo/index.ts'
  * lower module must call a higher one, the lower one owns a small port the higher one registers on
  * (users.endSessionsWith, agents.guardRemoval/onRemoving). order.test.ts enforces it.
  */
-export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, auth, apiKeys, frontends, projects, agents, tasks, executions, files, push, admin, analytics, webhooks, realtime, demo]
+export const builtinModules: readonly BackplaneModule[] = [instance, audit, users, notifications, auth, apiKeys, frontends, projects, agents, tasks, executions, files, push, admin, analytics, webhooks, realtime, demo]

@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin'
 import { isBrokenCircuitError } from 'cockatiel'
 import type { Mailer, MailMessage } from './mailer-port.ts'
+import { jobIdFor } from './queue-port.ts'
 
-export type { Mailer, MailMessage } from './mailer-port.ts'
+export type { Mailer, MailMessage, SendOptions } from './mailer-port.ts'
 
 /** MAIL_JOB is the queue job that delivers one message over SMTP. */
 export const MAIL_JOB = 'mail.send'
@@ -29,7 +30,7 @@ export default fp<MailerOptions>(async function mailer (app, options) {
   else if (smtpUrl) port = (await import('./adapters/smtp-mailer.ts')).createSmtpMailer(smtpUrl, from)
   else if (!app.config.production) {
     port = {
-      send: async (m) => { app.log.info({ mail: { to: m.to, subject: m.subject, text: m.text } }, 'mail (no SMTP_URL set: logged instead of sent)') },
+      send: async (m) => { app.log.info({ mail: { to: m.to, subject: m.subject, text: m.text, headers: m.headers } }, 'mail (no SMTP_URL set: logged instead of sent)') },
       close: async () => {}
     }
   } else {
@@ -49,9 +50,10 @@ export default fp<MailerOptions>(async function mailer (app, options) {
       })
     }, { retryLimit: 30, retryDelaySeconds: 5, retryBackoff: true, concurrency: 2 })
     const queued: Mailer = {
-      send: async (m, tx) => {
+      send: async (m, tx, options) => {
         try {
-          await app.queue.send(MAIL_JOB, { to: m.to, subject: m.subject, text: m.text }, {}, tx)
+          const message: MailMessage = { to: m.to, subject: m.subject, text: m.text, ...(m.headers ? { headers: m.headers } : {}) }
+          await app.queue.send(MAIL_JOB, message, options?.key ? { id: jobIdFor(MAIL_JOB, options.key) } : {}, tx)
         } catch (err) {
           // The request that asked for mail is not failed for it (as before), but now this is rare:
           // only when the queue itself cannot take the job.

@@ -20,6 +20,8 @@ export const apiKeys = pgTable('api_keys', {
   expiresAt: timestamp('expires_at', { withTimezone: true }),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  /** expiryNoticeAt is when the owner was told the key expires soon (once per key; NOTIFICATIONS_KEY_EXPIRY_DAYS ahead). */
+  expiryNoticeAt: timestamp('expiry_notice_at', { withTimezone: true }),
   /** agentId binds the key to an agent: it acts with the agent role and is managed through the agent, not /api-keys. */
   agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'cascade' }),
   /** frontendId binds the key to a registered frontend: a public client id, managed through the frontend. */

@@ -9,6 +9,7 @@ import { emailChangeRoutes } from './email-change.ts'
 import { createOneTimeTokens } from './one-time-tokens.ts'
 import { authRoutes } from './routes.ts'
 import { createAuthService, type AuthService } from './service.ts'
+import { authNotificationTypes } from './notifications.ts'
 import { createSessions, type Sessions } from './sessions.ts'
 import { createSigningKeys, type SigningKeys } from './signing-keys.ts'
 import { createAuthChallenges } from './auth-challenges.ts'
@@ -71,6 +72,7 @@ export default defineModule({
     const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production })
     const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
+    app.notifications.declare(...authNotificationTypes())
     // users owns the port, auth (the higher module) plugs its sessions in: disabling, demoting or deleting a user ends them.
     app.users.endSessionsWith(async (userId, reason) => { await sessions.revokeAllForUser(userId, reason) })
     app.decorate('signingKeys', keys)
@@ -117,5 +119,5 @@ export default defineModule({
     })
     await app.register(passkeysRoutes(passkeys, config.auth.audience, config.auth.stepUpSeconds))
     await app.register(emailChangeRoutes({ config, users: app.users, tokens, mailer: app.mailer, events: app.securityEvents, checkCurrentPassword: flows.checkCurrentPassword }))
-  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context', 'cors-origins'] })
+  }, { name: 'auth-module', dependencies: ['auth', 'users', 'cache', 'mailer', 'events', 'security-events', 'frontend-context', 'cors-origins', 'notifications'] })
 })

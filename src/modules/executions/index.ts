@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { defineModule } from '../../platform/modules.ts'
 import { agentWorkRoutes } from './agent-routes.ts'
 import { defineExecutionPermissions } from './permissions.ts'
+import { executionNotificationTypes } from './notifications.ts'
 import { executionsRoutes } from './routes.ts'
 import { registerExecutionMetrics } from './metrics.ts'
 import { FIRE_JOB, type FireJob } from '../tasks/index.ts'
@@ -32,6 +33,7 @@ export default defineModule({
     // Runs queued for that agent alone (their task was retargeted since) would wait forever and fill the task's queued cap.
     app.agents.onRemoving(async (agentId, tx) => executions.cancelQueuedFor(agentId, tx))
     app.decorate('executions', executions)
+    app.notifications.declare(...executionNotificationTypes({ tasks: app.tasks, projects: app.projects }))
     app.decorate('workLoop', loop)
     // The end of a due slot's path (tasks claim it and send the job in the claim's transaction): the run is created here.
     app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) })
@@ -43,5 +45,5 @@ export default defineModule({
     })
     await app.register(executionsRoutes(executions))
     await app.register(agentWorkRoutes(executions))
-  }, { name: 'executions', dependencies: ['projects', 'agents', 'tasks', 'queue', 'events', 'security-events', 'operations-metrics'] })
+  }, { name: 'executions', dependencies: ['projects', 'agents', 'tasks', 'queue', 'events', 'security-events', 'operations-metrics', 'notifications'] })
 })

@@ -6,6 +6,7 @@ import { createCursorCodec } from './cursor.ts'
 import { memberRoutes } from './member-routes.ts'
 import { createMembersService } from './members-service.ts'
 import { projectPermissions, userProjectPermissions } from './permissions.ts'
+import { projectNotificationTypes } from './notifications.ts'
 import { projectsRoutes } from './routes.ts'
 import { createProjectsService, type ProjectsService } from './service.ts'
 
@@ -30,7 +31,8 @@ export default defineModule({
     const cursors = createCursorCodec(() => (key ??= deriveKey(masterSecret(app.config), 'project-list-cursor')))
     const projects = createProjectsService({ db: app.db, events: app.events, audit: app.securityEvents, cursors })
     app.decorate('projects', projects)
+    app.notifications.declare(...projectNotificationTypes(app.db))
     await app.register(projectsRoutes(projects))
     await app.register(memberRoutes(createMembersService({ db: app.db, users: app.users, cursors, events: app.events, audit: app.securityEvents })))
-  }, { name: 'projects', dependencies: ['auth', 'users', 'rbac', 'events', 'security-events'] })
+  }, { name: 'projects', dependencies: ['auth', 'users', 'rbac', 'events', 'security-events', 'notifications'] })
 })

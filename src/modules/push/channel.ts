@@ -1,24 +1,5 @@
+import type { NotificationChannel } from '../notifications/index.ts'
 import type { PushService } from './service.ts'
-
-// contract: replaced by the notifications module's export at merge
-/** NotificationDelivery is one notification as a delivery channel receives it (after the inbox row committed). */
-export interface NotificationDelivery {
-  id: string
-  userId: string
-  type: string
-  title: string
-  body: string
-  link: string | null
-  createdAt: string
-}
-
-// contract: replaced by the notifications module's export at merge
-/** NotificationChannel is a delivery channel other than the inbox itself (email is built in; push plugs in). */
-export interface NotificationChannel {
-  name: string
-  /** deliver is called from a queue job, after commit, with the notifications this channel must send (preferences already applied); it throws to have the job retried. */
-  deliver: (items: readonly NotificationDelivery[]) => Promise<void>
-}
 
 /**
  * pushChannel is the notifications module's 'push' channel: each notification becomes one

@@ -6,6 +6,7 @@ import { masterSecret } from '../../platform/master-secret.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { createPushDelivery, SEND_JOB, type SendJob } from './delivery.ts'
 import { createPushRepository } from './repository.ts'
+import { pushChannel } from './channel.ts'
 import { pushRoutes } from './routes.ts'
 import { createPushService, type PushService } from './service.ts'
 import { createVapidKeyStore } from './vapid-keys.ts'
@@ -64,6 +65,8 @@ export default defineModule({
       concurrency: 8, retryLimit: 6, retryDelaySeconds: 10, retryBackoff: true
     })
     if (config.allowInsecure) app.log.warn('PUSH_ALLOW_INSECURE_ENDPOINTS is on: push endpoints may be http on loopback and reach private networks')
+    // The notifications module (lower) owns the channel port; push plugs its channel in.
+    app.notifications.addChannel(pushChannel(service))
     await app.register(pushRoutes(service))
-  }, { name: 'push', dependencies: ['auth', 'queue', 'metrics'] })
+  }, { name: 'push', dependencies: ['auth', 'queue', 'metrics', 'notifications'] })
 })

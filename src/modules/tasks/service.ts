@@ -156,6 +156,9 @@ export function createTasksService (deps: TasksDeps) {
       return `${n} task${n === 1 ? '' : 's'} still run${n === 1 ? 's' : ''} on this agent; point ${n === 1 ? 'it' : 'them'} at another agent or at labels first`
     },
 
+    /** creatorOf names the user who created the task (null: unknown or deleted), read in the caller's transaction. */
+    creatorOf: async (taskId: string, tx: Database): Promise<string | null> => (await repo.find(taskId, tx))?.createdBy ?? null,
+
     fireDue: due.fireDue
   }
 }

@@ -12,7 +12,7 @@ export function createSmtpMailer (url: string, from: string): Mailer {
   const transport = nodemailer.createTransport(parsed.toString(), { from })
   return {
     async send (message: MailMessage) {
-      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text })
+      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, ...(message.headers ? { headers: message.headers } : {}) })
     },
     close: async () => { transport.close() }
   }
