@@ -52,6 +52,7 @@ export default defineModule({
       db: app.db,
       cache: app.cache,
       events: app.events,
+      audit: app.securityEvents,
       limits: { idleDays: config.auth.refreshIdleDays, absoluteDays: config.auth.refreshAbsoluteDays },
       refreshKey: () => (refreshKey ??= deriveKey(secret(), 'refresh-token-chain'))
     })
@@ -68,7 +69,7 @@ export default defineModule({
       events: app.events,
       audit: createFlowAudit(app.securityEvents)
     })
-    const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production })
+    const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production, audit: app.securityEvents })
     const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
     // users owns the port, auth (the higher module) plugs its sessions in: disabling, demoting or deleting a user ends them.

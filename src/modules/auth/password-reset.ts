@@ -52,7 +52,7 @@ export function createPasswordReset ({ config, users, sessions, tokens, mailer, 
       // Whoever could read the inbox proved they own the account: the address is verified too.
       await users.markEmailVerified(userId)
       await sessions.revokeAllForUser(userId, 'password reset')
-      audit(ctx, { action: 'user.password_reset', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
+      audit.emit(ctx, { action: 'user.password_reset', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
     }
   }
 }

@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm'
 import type { Cache } from '../../platform/cache.ts'
 import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { refreshTokens, sessions } from './table.ts'
 import { childToken, hashToken, newOpaqueToken } from './tokens.ts'
 
@@ -25,11 +26,13 @@ const DAY = 86_400_000
 const authTimeOf = (s: SessionRow) => Math.floor(s.authenticatedAt.getTime() / 1000)
 
 /** createSessions holds sign-in sessions and their rotating refresh-token families. */
-export function createSessions ({ db, cache, limits, refreshKey, onRevoked, events }: {
+export function createSessions ({ db, cache, limits, refreshKey, onRevoked, events, audit }: {
   db: Database
   cache: Cache
   /** events records session.created and session.revoked in the same transactions (realtime closes sockets on the latter). */
   events: Events
+  /** audit records a session ended on request (`end`) in the ending's transaction. */
+  audit: SecurityEvents
   limits: SessionLimits
   /** refreshKey derives child refresh tokens; read on first use. */
   refreshKey: () => Buffer
@@ -67,11 +70,12 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
     data: { sessionId: s.id, userId: s.userId, reason }
   })
 
-  async function revokeWhere (where: SQL | undefined, reason: string): Promise<Array<{ id: string, userId: string }>> {
+  async function revokeWhere (where: SQL | undefined, reason: string, audited?: (tx: Database) => Promise<void>): Promise<Array<{ id: string, userId: string }>> {
     const rows = await db.transaction(async (tx) => {
       const rows = await tx.update(sessions).set({ revokedAt: new Date(), revokedReason: reason }).where(where)
         .returning({ id: sessions.id, userId: sessions.userId })
       for (const r of rows) await events.record(revoked(r, reason), tx)
+      if (rows.length > 0) await audited?.(tx)
       return rows
     })
     await forget(rows, reason)
@@ -181,6 +185,19 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
     /** revoke ends one session of a user; false when it is not theirs or already ended. */
     async revoke (userId: string, sessionId: string, reason: string): Promise<boolean> {
       const rows = await revokeWhere(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)), reason)
+      return rows.length > 0
+    },
+
+    /**
+     * end ends one session of a user at the user's own request or an admin's, audited in the same
+     * transaction (`auth.session_ended`, `auth.session_revoked_by_admin`); false when it is not theirs or already ended.
+     */
+    async end (userId: string, sessionId: string, by: 'user' | 'admin', context: AuditContext): Promise<boolean> {
+      const event = by === 'user'
+        ? { action: 'auth.session_ended', outcome: 'success' as const, targetType: 'session', targetId: sessionId }
+        : { action: 'auth.session_revoked_by_admin', outcome: 'success' as const, targetType: 'session', targetId: sessionId, details: { userId } }
+      const where = and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt))
+      const rows = await revokeWhere(where, `ended by ${by}`, (tx) => audit.record(context, event, tx))
       return rows.length > 0
     },
 
