@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import type { TestApp } from './app.ts'
 import { requireServices } from './services.ts'
 
 /** chromiumPath is Debian's Chromium, unless CHROMIUM_PATH names another. */
@@ -23,7 +25,19 @@ export async function launchChromium (): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 30_000 })
 }
 
-/** closePageServers closes the page servers a browser test started (those it got as far as starting). */
-export async function closePageServers (servers: Array<{ server: Server } | undefined>): Promise<void> {
-  await Promise.all(servers.map((s) => s === undefined ? undefined : new Promise((resolve) => s.server.close(resolve))))
+/** openPage opens the origin's front page in a fresh browser context (15 s for each step on it). */
+export async function openPage (browser: Browser | undefined, origin: string): Promise<Page> {
+  if (browser === undefined) throw new Error('no browser')
+  const page = await (await browser.newContext()).newPage()
+  page.setDefaultTimeout(15_000)
+  await page.goto(`${origin}/`)
+  return page
+}
+
+/** closeBrowserTest stops what a browser test started, whatever it got as far as starting: the browser, the app, the page servers, the workspace folder. */
+export async function closeBrowserTest (started: { browser?: Browser, app?: TestApp, servers: Array<{ server: Server } | undefined>, workspace?: string }): Promise<void> {
+  await started.browser?.close().catch(() => {})
+  await started.app?.close()
+  await Promise.all(started.servers.map((s) => s === undefined ? undefined : new Promise((resolve) => s.server.close(resolve))))
+  if (started.workspace !== undefined) await rm(started.workspace, { recursive: true, force: true })
 }

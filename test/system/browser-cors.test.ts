@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { detectFrontends } from '../../src/tooling/frontends/detect.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { makeUser, type TestUser } from '../helpers/auth.ts'
-import { closePageServers, haveChromium, launchChromium, mustRunBrowser } from '../helpers/browser.ts'
+import { closeBrowserTest, haveChromium, launchChromium, mustRunBrowser, openPage } from '../helpers/browser.ts'
 
 /** page serves a blank HTML page: an origin for the browser to run fetch() from. */
 async function pageServer (): Promise<{ server: Server, origin: string }> {
@@ -70,21 +70,9 @@ describe.skipIf(!haveChromium && !mustRunBrowser)('CORS in a real browser (Chrom
     browser = await launchChromium()
   })
 
-  afterAll(async () => {
-    await browser?.close().catch(() => {})
-    await t?.close()
-    await closePageServers([allowed, foreign])
-    if (workspace !== undefined) await rm(workspace, { recursive: true, force: true })
-  })
+  afterAll(async () => { await closeBrowserTest({ browser, app: t, servers: [allowed, foreign], workspace }) })
 
-  async function open (origin: string): Promise<Page> {
-    if (browser === undefined) throw new Error('no browser')
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    await page.goto(`${origin}/`)
-    return page
-  }
+  const open = (origin: string): Promise<Page> => openPage(browser, origin)
 
   it('lets the detected frontend\'s origin call the API with credentials, and read the reply', async () => {
     expect(detectedOrigins).toEqual([allowed.origin])

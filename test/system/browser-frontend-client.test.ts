@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { stripTypeScriptTypes } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -11,7 +11,7 @@ import { writeFrontendClients } from '../../src/tooling/sdk/write-clients.ts'
 import { SYSTEM_CONTEXT } from '../../src/platform/security-events.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { makeUser, type TestUser } from '../helpers/auth.ts'
-import { closePageServers, haveChromium, launchChromium, mustRunBrowser } from '../helpers/browser.ts'
+import { closeBrowserTest, haveChromium, launchChromium, mustRunBrowser, openPage } from '../helpers/browser.ts'
 
 /*
  * The whole "Connect your frontends" path in a real browser: a Vite app is detected, `sync` registers
@@ -128,18 +128,10 @@ describe.skipIf(!haveChromium && !mustRunBrowser)('a detected Vite app calls Bac
     browser = await launchChromium()
   })
 
-  afterAll(async () => {
-    await browser?.close().catch(() => {})
-    await t?.close()
-    await closePageServers([allowed, foreign])
-    if (workspace !== undefined) await rm(workspace, { recursive: true, force: true })
-  })
+  afterAll(async () => { await closeBrowserTest({ browser, app: t, servers: [allowed, foreign], workspace }) })
 
   async function open (origin: string): Promise<Page> {
-    if (browser === undefined) throw new Error('no browser')
-    const page = await (await browser.newContext()).newPage()
-    page.setDefaultTimeout(15_000)
-    await page.goto(`${origin}/`)
+    const page = await openPage(browser, origin)
     await page.waitForFunction('typeof window.signIn === "function"')
     return page
   }
