@@ -83,8 +83,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
    */
   async function startSession (userId: string, audience: string, ctx: RequestContext, method: string): Promise<TokenPair> {
     await users.recordLogin(userId)
-    const { sessionId, refreshToken } = await sessions.create({ userId, audience, userAgent: ctx.userAgent, ip: ctx.ip, method })
-    audit.emit(ctx, { action: 'auth.login', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId, details: { method } })
+    const { sessionId, refreshToken } = await sessions.create({ userId, audience, userAgent: ctx.userAgent, ip: ctx.ip, method }, (id, tx) =>
+      audit.record(ctx, { action: 'auth.login', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: id, details: { method } }, tx))
     return issue(userId, sessionId, refreshToken, audience, Math.floor(Date.now() / 1000))
   }
 
@@ -166,14 +166,13 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     },
 
     async logout (userId: string, sessionId: string, ctx: RequestContext): Promise<void> {
-      await sessions.revoke(userId, sessionId, 'logout')
-      audit.emit(ctx, { action: 'auth.logout', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId })
+      await sessions.revoke(userId, sessionId, 'logout', (_ended, tx) =>
+        audit.record(ctx, { action: 'auth.logout', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId }, tx))
     },
 
     async logoutAll (userId: string, ctx: RequestContext): Promise<number> {
-      const n = await sessions.revokeAllForUser(userId, 'logout everywhere')
-      audit.emit(ctx, { action: 'auth.logout_all', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessions: n } })
-      return n
+      return sessions.revokeAllForUser(userId, 'logout everywhere', undefined, (n, tx) =>
+        audit.record(ctx, { action: 'auth.logout_all', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessions: n } }, tx))
     },
 
     checkCurrentPassword,
@@ -184,8 +183,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       checkPasswordPolicy(input.newPassword, auth.passwordMinLength, [user.email.split('@')[0] ?? '', user.name])
       // The notice is queued in the change's transaction: sent if and only if the new password is stored.
       await users.setPasswordHash(userId, await hashPassword(input.newPassword), { audited: { context: auditContextOf(ctx, userId), events: () => [], also: (row, tx) => mailer.send(mail.passwordChanged(row.email), tx) } })
-      const ended = await sessions.revokeAllForUser(userId, 'password changed', sessionId)
-      audit.emit(ctx, { action: 'user.password_changed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessionsEnded: ended } })
+      await sessions.revokeAllForUser(userId, 'password changed', sessionId, (ended, tx) =>
+        audit.record(ctx, { action: 'user.password_changed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessionsEnded: ended } }, tx))
     }
   }
 }
