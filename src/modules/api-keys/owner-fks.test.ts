@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
-import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
+import { createAdminApp, type TestApp } from '../../../test/helpers/app.ts'
+import { as, type TestUser } from '../../../test/helpers/auth.ts'
 import { registerAgent } from '../../../test/helpers/work.ts'
 import { agents } from '../agents/index.ts'
 import { frontends } from '../frontends/index.ts'
@@ -11,10 +11,7 @@ import { apiKeys } from './table.ts'
 // (api_keys.agent_id and api_keys.frontend_id are foreign keys, ON DELETE CASCADE), not the services.
 let t: TestApp
 let admin: TestUser
-beforeAll(async () => {
-  t = await createTestApp()
-  admin = await makeUser(t.app, { roles: ['admin'] })
-})
+beforeAll(async () => { ({ t, admin } = await createAdminApp()) })
 afterAll(async () => { await t.close() })
 
 const MISSING = '0190e7a4-0000-7000-8000-00000000dead'
