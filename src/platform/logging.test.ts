@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { sql } from 'drizzle-orm'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { createTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts'
 import { projectRoot } from '../../test/helpers/process.ts'
 import { ConfigError } from '../lib/config-values.ts'
@@ -29,14 +31,15 @@ const probe = defineModule({
       })
     })
     app.get('/probe/crash', async () => { throw new Error('kaboom') })
-    app.post('/probe/failed-query', async (request) => {
+    const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+    typed.post('/probe/failed-query', { schema: { body: Type.Object({ secret: Type.String() }) } }, async (request) => {
       // A statement that fails after binding a secret, as an insert of a hash that hits a bug would.
-      const { secret } = request.body as { secret: string }
+      const { secret } = request.body
       await app.db.execute(sql`SELECT ${secret}::text AS hash, 1 / ${0}::int AS boom`)
       return { ok: true }
     })
-    app.post('/probe/echo-name', async (request) => {
-      const { name } = request.body as { name: string }
+    typed.post('/probe/echo-name', { schema: { body: Type.Object({ name: Type.String() }) } }, async (request) => {
+      const { name } = request.body
       request.log.info({ username: name }, `user ${name} signed in`)
       return { ok: true }
     })

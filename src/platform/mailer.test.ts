@@ -1,43 +1,26 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts'
 import { makeUser, strongPassword, login } from '../../test/helpers/auth.ts'
+import { createTestSmtp, type ReceivedMail } from '../../test/helpers/smtp.ts'
 import { createSmtpMailer } from './adapters/smtp-mailer.ts'
 
-interface Received { from: string, to: string[], raw: string }
-const received: Received[] = []
-
 // A real SMTP server on loopback: the mail really travels over SMTP and is read back from it.
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS'],
-  onData (stream, session, callback) {
-    let raw = ''
-    stream.on('data', (chunk: Buffer) => { raw += chunk.toString() })
-    stream.on('end', () => {
-      received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw })
-      callback()
-    })
-  }
-})
+const smtp = createTestSmtp()
+const { received } = smtp
 
 let t: TestApp
 let port: number
 beforeAll(async () => {
-  smtp.listen(0, '127.0.0.1')
-  await once(smtp.server, 'listening')
-  port = (smtp.server.address() as AddressInfo).port
+  port = await smtp.listen()
   const mailer = createSmtpMailer(`smtp://127.0.0.1:${port}`, 'Backplane <no-reply@backplane.test>')
   t = await createTestApp({ mailer, env: { PUBLIC_URL: 'https://app.example.test' } })
 })
 afterAll(async () => {
   await t.close()
-  await new Promise<void>((resolve) => { smtp.close(() => { resolve() }) })
+  await smtp.close()
 })
 
-async function waitForMail (to: string): Promise<Received> {
+async function waitForMail (to: string): Promise<ReceivedMail> {
   for (let i = 0; i < 100; i++) {
     const found = received.find((m) => m.to.includes(to))
     if (found) return found

@@ -6,6 +6,7 @@ import type { BackplaneModule } from '../../src/platform/modules.ts'
 import { runSeeds } from '../../src/platform/modules.ts'
 import { runMigrations } from '../../src/platform/migrate.ts'
 import type { Mailer, MailMessage } from '../../src/platform/mailer.ts'
+import { makeUser, type TestUser } from './auth.ts'
 import { createTestDatabase, type TestDatabase } from './db.ts'
 
 /** testConfig builds a Config from explicit settings only (no process.env, no files). */
@@ -78,4 +79,10 @@ export async function createTestApp (options: { env?: Record<string, string>, mo
       if (!shared) await db.drop()
     }
   }
+}
+
+/** createAdminApp starts a test app with one admin in it: the fixture of the tests that act as an admin. */
+export async function createAdminApp (options: Parameters<typeof createTestApp>[0] = {}): Promise<{ t: TestApp, admin: TestUser }> {
+  const t = await createTestApp(options)
+  return { t, admin: await makeUser(t.app, { roles: ['admin'] }) }
 }

@@ -21,6 +21,18 @@ export async function makeMember (app: FastifyInstance, owner: TestUser, project
   return user
 }
 
+/** ProjectRoles are the callers of a security test's access table: a project's owner, an editor and a viewer of it, a stranger to it, and an admin. */
+export interface ProjectRoles { owner: TestUser, editor: TestUser, viewer: TestUser, stranger: TestUser, admin: TestUser, projectId: string }
+
+/** makeProjectRoles creates the five users and the owner's project with the editor and viewer as members, through the API. */
+export async function makeProjectRoles (app: FastifyInstance): Promise<ProjectRoles> {
+  const [owner, stranger, admin] = await Promise.all([makeUser(app), makeUser(app), makeUser(app, { roles: ['admin'] })])
+  const projectId = await makeProject(app, owner)
+  const editor = await makeMember(app, owner, projectId, 'editor')
+  const viewer = await makeMember(app, owner, projectId, 'viewer')
+  return { owner, editor, viewer, stranger, admin, projectId }
+}
+
 /** createTask creates a task through the API with exactly the given body (plus a name) and returns the reply. */
 export async function createTask (app: FastifyInstance, user: TestUser, projectId: string, body: Record<string, unknown> = {}) {
   const res = await app.inject(as(user, { method: 'POST', url: `/api/v1/projects/${projectId}/tasks`, payload: { name: 'task', ...body } }))

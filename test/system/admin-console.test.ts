@@ -3,7 +3,6 @@
 // with axe-core (0 serious/critical) and under the console's CSP (0 violations); screenshots of
 // the overview and of a live execution go to docs/images/ for the README.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -12,12 +11,9 @@ import { strongPassword, uniqueEmail } from '../helpers/auth.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { totpCode } from '../helpers/mfa.ts'
 import { projectRoot, spawnBackplane, type BackplaneProcess } from '../helpers/process.ts'
-import { requireServices } from '../helpers/services.ts'
+import { CHROMIUM_ARGS, chromiumPath, haveChromium, mustRunBrowser } from '../helpers/browser.ts'
 import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, seedDeadLetter, watchCsp } from './admin-console-serve.ts'
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const mustRun = requireServices || process.env.BACKPLANE_REQUIRE_BROWSER === '1' || (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const SECRET = 'admin-console-e2e-secret-0123456789abcdef'
 const images = new URL('../../docs/images/', import.meta.url)
 
@@ -71,7 +67,7 @@ async function checkPage (name: string): Promise<void> {
   expect(await cspSeen(), `CSP on ${name}`).toEqual([])
 }
 
-const run = existsSync(chromiumPath) || mustRun ? describe : describe.skip
+const run = haveChromium || mustRunBrowser ? describe : describe.skip
 
 run('admin console in Chromium (#16)', () => {
   beforeAll(async () => {

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,16 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { detectFrontends } from '../../src/tooling/frontends/detect.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { makeUser, type TestUser } from '../helpers/auth.ts'
-import { requireServices } from '../helpers/services.ts'
-
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-// CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
-const mustRun = requireServices || process.env.BACKPLANE_REQUIRE_BROWSER === '1' || (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
-
-// The machine's network is closed: these flags keep Chromium from dialling out (updates, sync,
-// field trials, QUIC) and flooding refused connections.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+import { closeBrowserTest, haveChromium, launchChromium, mustRunBrowser, openPage } from '../helpers/browser.ts'
 
 /** page serves a blank HTML page: an origin for the browser to run fetch() from. */
 async function pageServer (): Promise<{ server: Server, origin: string }> {
@@ -53,7 +43,7 @@ async function signInAndReadMe (page: Page, api: string, email: string, password
   }, { api, email, password })
 }
 
-describe.skipIf(!haveChromium && !mustRun)('CORS in a real browser (Chromium)', { timeout: 90_000 }, () => {
+describe.skipIf(!haveChromium && !mustRunBrowser)('CORS in a real browser (Chromium)', { timeout: 90_000 }, () => {
   let browser: Browser | undefined
   let t: TestApp
   let api: string
@@ -64,7 +54,6 @@ describe.skipIf(!haveChromium && !mustRun)('CORS in a real browser (Chromium)', 
   let detectedOrigins: string[]
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`Chromium is missing at ${chromiumPath}: install Debian's chromium package (.ci/run does)`)
     allowed = await pageServer()
     foreign = await pageServer()
     // The allowed origin is the one Backplane detects from a frontend's own config: a Vite app on that port.
@@ -78,25 +67,12 @@ describe.skipIf(!haveChromium && !mustRun)('CORS in a real browser (Chromium)', 
     t = await createTestApp({ env: { CORS_ORIGINS: detectedOrigins.join(',') } })
     user = await makeUser(t.app)
     api = await t.app.listen({ port: 0, host: '127.0.0.1' })
-    const { chromium } = await import('playwright-core')
-    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 30_000 })
+    browser = await launchChromium()
   })
 
-  afterAll(async () => {
-    await browser?.close().catch(() => {})
-    await t?.close()
-    await Promise.all([allowed, foreign].map((s) => s === undefined ? undefined : new Promise((resolve) => s.server.close(resolve))))
-    if (workspace !== undefined) await rm(workspace, { recursive: true, force: true })
-  })
+  afterAll(async () => { await closeBrowserTest({ browser, app: t, servers: [allowed, foreign], workspace }) })
 
-  async function open (origin: string): Promise<Page> {
-    if (browser === undefined) throw new Error('no browser')
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    page.setDefaultTimeout(15_000)
-    await page.goto(`${origin}/`)
-    return page
-  }
+  const open = (origin: string): Promise<Page> => openPage(browser, origin)
 
   it('lets the detected frontend\'s origin call the API with credentials, and read the reply', async () => {
     expect(detectedOrigins).toEqual([allowed.origin])

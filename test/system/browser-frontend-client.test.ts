@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { stripTypeScriptTypes } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -12,7 +11,7 @@ import { writeFrontendClients } from '../../src/tooling/sdk/write-clients.ts'
 import { SYSTEM_CONTEXT } from '../../src/platform/security-events.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { makeUser, type TestUser } from '../helpers/auth.ts'
-import { requireServices } from '../helpers/services.ts'
+import { closeBrowserTest, haveChromium, launchChromium, mustRunBrowser, openPage } from '../helpers/browser.ts'
 
 /*
  * The whole "Connect your frontends" path in a real browser: a Vite app is detected, `sync` registers
@@ -21,10 +20,6 @@ import { requireServices } from '../helpers/services.ts'
  * signs in through it. The registry alone opens CORS, for that origin only, and closes it again.
  */
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const haveChromium = existsSync(chromiumPath)
-const mustRun = requireServices || process.env.BACKPLANE_REQUIRE_BROWSER === '1' || (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const openapiFetch = fileURLToPath(new URL('../../node_modules/openapi-fetch/dist/index.mjs', import.meta.url))
 
 /** viteEnv reads the VITE_ variables of a dotenv file, as Vite exposes them to the app's code. */
@@ -100,7 +95,7 @@ function signInThroughClient (page: Page, email: string, password: string): Prom
   return page.evaluate(`window.signIn(${JSON.stringify(email)}, ${JSON.stringify(password)})`) as Promise<SignIn>
 }
 
-describe.skipIf(!haveChromium && !mustRun)('a detected Vite app calls Backplane through its generated client (Chromium)', { timeout: 120_000 }, () => {
+describe.skipIf(!haveChromium && !mustRunBrowser)('a detected Vite app calls Backplane through its generated client (Chromium)', { timeout: 120_000 }, () => {
   let browser: Browser | undefined
   let t: TestApp
   let user: TestUser
@@ -111,7 +106,6 @@ describe.skipIf(!haveChromium && !mustRun)('a detected Vite app calls Backplane 
   let frontendName: string
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`Chromium is missing at ${chromiumPath}: install Debian's chromium package (.ci/run does)`)
     workspace = await mkdtemp(join(tmpdir(), 'backplane-browser-client-'))
     const app = join(workspace, 'web')
     allowed = await appServer(() => app)
@@ -131,22 +125,13 @@ describe.skipIf(!haveChromium && !mustRun)('a detected Vite app calls Backplane 
     const written = await writeFrontendClients(detection.frontends, { root: workspace, baseUrl: api, keys: { [entry.name]: entry.apiKey }, document: t.app.swagger() as never })
     expect(written.written).toEqual(['web/src/lib/backplane-schema.d.ts', 'web/src/lib/backplane.ts', 'web/.env.local'])
 
-    const { chromium } = await import('playwright-core')
-    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 30_000 })
+    browser = await launchChromium()
   })
 
-  afterAll(async () => {
-    await browser?.close().catch(() => {})
-    await t?.close()
-    await Promise.all([allowed, foreign].map((s) => s === undefined ? undefined : new Promise((resolve) => s.server.close(resolve))))
-    if (workspace !== undefined) await rm(workspace, { recursive: true, force: true })
-  })
+  afterAll(async () => { await closeBrowserTest({ browser, app: t, servers: [allowed, foreign], workspace }) })
 
   async function open (origin: string): Promise<Page> {
-    if (browser === undefined) throw new Error('no browser')
-    const page = await (await browser.newContext()).newPage()
-    page.setDefaultTimeout(15_000)
-    await page.goto(`${origin}/`)
+    const page = await openPage(browser, origin)
     await page.waitForFunction('typeof window.signIn === "function"')
     return page
   }

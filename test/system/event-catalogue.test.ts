@@ -3,7 +3,7 @@ import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { outbox } from '../../src/platform/events-table.ts'
 import { hashPassword } from '../../src/modules/auth/passwords.ts'
-import { createTestApp, type TestApp } from '../helpers/app.ts'
+import { createAdminApp, type TestApp } from '../helpers/app.ts'
 import { as, login, makeUser, strongPassword, uniqueEmail, type TestUser } from '../helpers/auth.ts'
 import { addMember, makeProject, registerAgent } from '../helpers/work.ts'
 
@@ -14,10 +14,7 @@ import { addMember, makeProject, registerAgent } from '../helpers/work.ts'
 let t: TestApp
 let admin: TestUser
 
-beforeAll(async () => {
-  t = await createTestApp()
-  admin = await makeUser(t.app, { roles: ['admin'] })
-})
+beforeAll(async () => { ({ t, admin } = await createAdminApp()) })
 afterAll(async () => { await t.close() })
 
 /** typesOf lists the event types recorded for one aggregate, in insert order. */

@@ -1,26 +1,17 @@
-import { once } from 'node:events'
-import { SMTPServer } from 'smtp-server'
 import { afterAll, expect, it } from 'vitest'
 import { freePort } from '../../src/lib/free-port.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { makeUser } from '../helpers/auth.ts'
+import { createTestSmtp } from '../helpers/smtp.ts'
 
 // Mail is a job: with the SMTP server down the message waits in the queue and is retried, and it
 // arrives (once) when the server comes up. A real SMTP server on loopback, started late.
-const received: Array<{ to: string[], raw: string }> = []
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS'],
-  onData (stream, session, callback) {
-    let raw = ''
-    stream.on('data', (chunk: Buffer) => { raw += chunk.toString() })
-    stream.on('end', () => { received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw }); callback() })
-  }
-})
+const smtp = createTestSmtp()
+const { received } = smtp
 let t: TestApp | undefined
 afterAll(async () => {
   await t?.close()
-  await new Promise<void>((resolve) => { smtp.close(() => { resolve() }) })
+  await smtp.close()
 })
 
 it('an SMTP outage delays mail instead of losing it: the queued message is delivered once when the server is back', { timeout: 90_000 }, async () => {
@@ -43,8 +34,7 @@ it('an SMTP outage delays mail instead of losing it: the queued message is deliv
   expect(received).toEqual([])
 
   const downFor = Date.now()
-  smtp.listen(port, '127.0.0.1')
-  await once(smtp.server, 'listening')
+  await smtp.listen(port)
   while (received.length === 0 && Date.now() - downFor < 60_000) await new Promise((resolve) => setTimeout(resolve, 200))
   console.log(`mail delivered ${Date.now() - downFor} ms after the SMTP server came up`)
   expect(received.map((m) => m.to)).toEqual([[user.email]])

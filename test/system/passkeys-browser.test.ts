@@ -2,7 +2,6 @@
 // playwright-core) on a page served from Backplane's own origin (PUBLIC_URL, http://localhost:PORT,
 // since an IP address cannot be a WebAuthn relying-party id). The test fetches the options from the
 // API, the page runs navigator.credentials.create()/get() with them, and the test sends the result back.
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { eq } from 'drizzle-orm'
 import type { Browser, CDPSession, Page } from 'playwright-core'
@@ -11,10 +10,9 @@ import { passkeys } from '../../src/modules/auth/table.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { expectAudit } from '../helpers/audit.ts'
 import { as, makeUser, type TestUser } from '../helpers/auth.ts'
+import { haveChromium, launchChromium } from '../helpers/browser.ts'
 import { freePort } from '../helpers/process.ts'
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 let t: TestApp
 let base: string
 let browser: Browser
@@ -31,8 +29,7 @@ beforeAll(async () => {
   const foreignPort = await freePort()
   await new Promise<void>((resolve) => foreign.listen(foreignPort, 'localhost', resolve))
   foreignUrl = `http://localhost:${foreignPort}`
-  const { chromium } = await import('playwright-core')
-  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 30_000 })
+  browser = await launchChromium()
 }, 90_000)
 afterAll(async () => {
   await browser?.close()
@@ -75,7 +72,7 @@ async function register (page: Page, user: TestUser, name: string) {
 const signInOptions = async () => (await t.app.inject({ method: 'POST', url: '/api/v1/auth/passkeys/options' })).json()
 const signIn = (response: Json, requestId?: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/passkeys/verify', payload: { response }, ...(requestId ? { headers: { 'x-request-id': requestId } } : {}) })
 
-describe.skipIf(!existsSync(chromiumPath) && !process.env.CI)('passkeys in Chromium', () => {
+describe.skipIf(!haveChromium && !process.env.CI)('passkeys in Chromium', () => {
   it('PK-01 registers several passkeys, signs in with a discoverable one, names, lists and removes them', async () => {
     const user = await makeUser(t.app)
     const first = await authenticatorPage(`${base}/health/live`)

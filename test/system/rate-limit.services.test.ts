@@ -39,6 +39,16 @@ async function storeCheck (t: TestApp): Promise<string> {
   return res.json().checks['rate-limit-store'].status
 }
 
+/** expectSharedAgain waits for the store check to pass and for a fresh caller's count to land in Redis. */
+async function expectSharedAgain (t: TestApp): Promise<void> {
+  await expect.poll(() => storeCheck(t), { timeout: 10_000 }).toBe('ok')
+  const later = freshIp()
+  await expect.poll(async () => {
+    await get(t, later)
+    return Number(await direct.get(`${KEY_PREFIX}ip:${later}`))
+  }, { timeout: 10_000 }).toBeGreaterThan(0)
+}
+
 /**
  * faultyProxy forwards TCP to Redis from `port` (any free one by default) and can freeze (hold
  * every byte, like SIGSTOP), cut (drop and refuse connections) and heal.
@@ -99,12 +109,7 @@ describe.skipIf(!redisUp)('Redis unreachable from the start', () => {
       expect(JSON.stringify(warnings[0])).toMatch(/ECONNREFUSED|writeable/)
 
       proxy = await faultyProxy(new URL(redisUrl), port)
-      await expect.poll(() => storeCheck(t), { timeout: 10_000 }).toBe('ok')
-      const later = freshIp()
-      await expect.poll(async () => {
-        await get(t, later)
-        return Number(await direct.get(`${KEY_PREFIX}ip:${later}`))
-      }, { timeout: 10_000 }).toBeGreaterThan(0)
+      await expectSharedAgain(t)
     } finally {
       await t.close()
       await proxy?.close()
@@ -161,12 +166,7 @@ describe.skipIf(!redisUp)('limits shared through Redis', () => {
 
       // Back: the store recovers by itself and counts land in Redis again.
       proxy.heal()
-      await expect.poll(() => storeCheck(t), { timeout: 10_000 }).toBe('ok')
-      const later = freshIp()
-      await expect.poll(async () => {
-        await get(t, later)
-        return Number(await direct.get(`${KEY_PREFIX}ip:${later}`))
-      }, { timeout: 10_000 }).toBeGreaterThan(0)
+      await expectSharedAgain(t)
       expect(t.logs.lines().some((l) => l.msg === 'rate-limit store answers again: limits are shared across nodes')).toBe(true)
     } finally {
       await t.close()

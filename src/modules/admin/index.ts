@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { defineModule } from '../../platform/modules.ts'
 import { adminPermissions } from './permissions.ts'
+import { createDeadLetters } from './dead-letters.ts'
 import { queueRoutes } from './queue-routes.ts'
 import { healthRoutes } from './health-routes.ts'
 import { settingsRoutes } from './settings-routes.ts'
@@ -12,9 +13,9 @@ export default defineModule({
   plugin: fp(async (app) => {
     // Declared without user grants: only the admin role (which has every permission) holds them.
     app.rbac.define(adminPermissions)
-    await app.register(queueRoutes)
+    await app.register(queueRoutes(createDeadLetters({ db: app.db, queue: app.queue, audit: app.securityEvents })))
     await app.register(healthRoutes)
     await app.register(settingsRoutes)
     await app.register(consoleRoutes(app.config.console.dir ?? defaultConsoleDir))
-  }, { name: 'admin', dependencies: ['queue', 'rbac', 'auth', 'security-events', 'health-details'] })
+  }, { name: 'admin', dependencies: ['db', 'queue', 'rbac', 'auth', 'security-events', 'health-details'] })
 })

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import fp from 'fastify-plugin'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
+import { actorOf } from '../../platform/auth.ts'
 import { defineModule } from '../../platform/modules.ts'
 import type { SecurityEvent } from '../../platform/security-events.ts'
 import { MAX_ACTIVE_KEYS } from './service.ts'
@@ -11,7 +12,7 @@ const probe = defineModule({
   name: 'api-keys-probe',
   plugin: fp(async (app) => {
     app.get('/api/v1/test-probe/whoami', { config: { access: 'authenticated' } }, async (request) => {
-      const a = request.actor!
+      const a = actorOf(request)
       return { kind: a.kind, userId: a.userId, apiKeyId: a.apiKeyId ?? null, roles: a.roles, permissions: [...a.permissions].sort() }
     })
   })

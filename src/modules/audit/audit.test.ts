@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { createAdminApp, type TestApp } from '../../../test/helpers/app.ts'
 import { auditRows, expectAudit, type AuditExpectation } from '../../../test/helpers/audit.ts'
 import { as, login, makeUser, strongPassword, uniqueEmail, type TestUser } from '../../../test/helpers/auth.ts'
 import { auditEvents } from './table.ts'
@@ -10,10 +10,7 @@ import { eq } from 'drizzle-orm'
 
 let t: TestApp
 let admin: TestUser
-beforeAll(async () => {
-  t = await createTestApp()
-  admin = await makeUser(t.app, { roles: ['admin'] })
-})
+beforeAll(async () => { ({ t, admin } = await createAdminApp()) })
 afterAll(async () => { await t.close() })
 
 const UA = 'audit-test/1.0 (flows)'

@@ -35,8 +35,7 @@ export function adminSessionRoutes (sessions: Sessions, users: UsersService): Fa
     }, async (request, reply) => {
       const { id, sessionId } = request.params
       // A session of another user, or one already ended, is "not found" like a missing one.
-      if (!(await sessions.revoke(id, sessionId, 'ended by admin'))) throw authFlowErrors.SESSION_NOT_FOUND()
-      app.securityEvents.fromRequest(request, { action: 'auth.session_revoked_by_admin', outcome: 'success', targetType: 'session', targetId: sessionId, details: { userId: id } })
+      if (!(await sessions.end(id, sessionId, 'admin', app.securityEvents.contextOf(request)))) throw authFlowErrors.SESSION_NOT_FOUND()
       return reply.code(204).send(null)
     })
   }

@@ -1,3 +1,4 @@
+import type { Database } from '../../platform/db.ts'
 import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
 import type { RequestContext } from './service.ts'
 
@@ -11,14 +12,25 @@ export function isLocked (user: { lockedUntil: Date | null } | undefined): boole
   return user?.lockedUntil ? user.lockedUntil.getTime() > Date.now() : false
 }
 
-/** FlowAudit reports a flow's security event with what its request context knows (ip, agent, request id, frontend). */
-export type FlowAudit = (ctx: RequestContext, event: SecurityEvent) => void
+/**
+ * FlowAudit reports a flow's security events with what its request context knows (ip, agent,
+ * request id, frontend): a change's event in the change's transaction, a refusal or failed attempt alone.
+ */
+export interface FlowAudit {
+  /** record writes a change's event in the change's transaction: it exists exactly when the change commits. */
+  record: (ctx: RequestContext, event: SecurityEvent, tx: Database) => Promise<void>
+  /** emit reports an event that goes with no change of state (a refusal, a failed attempt). */
+  emit: (ctx: RequestContext, event: SecurityEvent) => void
+}
 
 /** createFlowAudit builds the sign-in flows' audit reporter over the security-events channel. */
 export function createFlowAudit (events: SecurityEvents): FlowAudit {
-  return (ctx, event) => {
-    const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
-    events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
+  return {
+    record: (ctx, event, tx) => events.record(auditContextOf(ctx, event.actorId ?? null), event, tx),
+    emit: (ctx, event) => {
+      const details = ctx.frontend === undefined ? event.details : { ...event.details, frontend: ctx.frontend }
+      events.emit({ ip: ctx.ip ?? null, userAgent: ctx.userAgent?.slice(0, 512) ?? null, requestId: ctx.requestId ?? null, ...event, ...(details ? { details } : {}) })
+    }
   }
 }
 

@@ -53,6 +53,7 @@ export default defineModule({
       db: app.db,
       cache: app.cache,
       events: app.events,
+      audit: app.securityEvents,
       limits: { idleDays: config.auth.refreshIdleDays, absoluteDays: config.auth.refreshAbsoluteDays },
       refreshKey: () => (refreshKey ??= deriveKey(secret(), 'refresh-token-chain'))
     })
@@ -69,7 +70,7 @@ export default defineModule({
       events: app.events,
       audit: createFlowAudit(app.securityEvents)
     })
-    const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production })
+    const providers = createOidcProviders({ db: app.db, box: createSecretBox(secret, 'oidc-client-secrets'), production: config.production, audit: app.securityEvents })
     const flows = createAuthService({ config, users: app.users, sessions, keys, tokens, mailer: app.mailer, events: app.securityEvents, secondFactor: mfa })
     app.decorate('sessions', sessions)
     app.notifications.declare(...authNotificationTypes())

@@ -43,8 +43,7 @@ export function meRoutes (auth: AuthService, sessions: Sessions, stepUpSeconds: 
       const actor = actorOf(request)
       const { id } = request.params
       // Another user's session id is "not found", exactly like a missing one.
-      if (!(await sessions.revoke(actor.userId, id, 'ended by user'))) throw authFlowErrors.SESSION_NOT_FOUND()
-      app.securityEvents.fromRequest(request, { action: 'auth.session_ended', outcome: 'success', targetType: 'session', targetId: id })
+      if (!(await sessions.end(actor.userId, id, 'user', app.securityEvents.contextOf(request)))) throw authFlowErrors.SESSION_NOT_FOUND()
       return reply.code(204).send(null)
     })
   }

@@ -2,6 +2,7 @@ import type { Config } from '../../config.ts'
 import type { SecretBox } from '../../lib/secret-box.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
+import type { SecurityEvent } from '../../platform/security-events.ts'
 import type { UsersService } from '../users/index.ts'
 import type { AuthChallenges } from './auth-challenges.ts'
 import { mfaErrors } from './errors.ts'
@@ -47,8 +48,11 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
   const repo = createMfaRepository(db)
   const userEvent = (userId: string, type: string, data: Record<string, unknown> = {}) =>
     ({ type, aggregate: `user:${userId}`, channels: [`user:${userId}`], data: { userId, ...data } })
-  const recordAlone = (userId: string, type: string, data?: Record<string, unknown>) =>
-    db.transaction(async (tx) => { await events.record(userEvent(userId, type, data), tx) })
+  const recordAlone = (userId: string, type: string, data?: Record<string, unknown>, audited?: { ctx: RequestContext, event: SecurityEvent }) =>
+    db.transaction(async (tx) => {
+      await events.record(userEvent(userId, type, data), tx)
+      if (audited) await audit.record(audited.ctx, audited.event, tx)
+    })
   const required = (roles: readonly string[]) =>
     config.auth.mfaRequired === 'all' || (config.auth.mfaRequired === 'admins' && roles.includes('admin'))
   const hashes = (codes: string[]) => codes.map((c) => hashRecoveryCode(recoveryKey(), c))
@@ -67,7 +71,7 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
     if (factor.confirmedAt) throw mfaErrors.MFA_ALREADY_ENABLED()
     const step = totpStep(box.open(factor.secretSealed), code)
     if (step === undefined) {
-      audit(ctx, { action: 'mfa.enrolment_failed', outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
+      audit.emit(ctx, { action: 'mfa.enrolment_failed', outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
       throw mfaErrors.MFA_CODE_INVALID()
     }
     const codes = newRecoveryCodes()
@@ -75,8 +79,8 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
       if (!(await repo.confirm(factor.id, step, tx))) throw mfaErrors.MFA_ALREADY_ENABLED()
       await repo.replaceCodes(userId, hashes(codes), tx)
       await events.record(userEvent(userId, 'mfa.enabled', { method: 'totp' }), tx)
+      await audit.record(ctx, { action: 'mfa.enabled', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { method: 'totp' } }, tx)
     })
-    audit(ctx, { action: 'mfa.enabled', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { method: 'totp' } })
     return codes
   }
 
@@ -85,8 +89,8 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
   async function failed (userId: string, challengeId: string, reason: string, ctx: RequestContext): Promise<never> {
     await challenges.fail(challengeId)
     const failures = await users.addFailedLogin(userId, LOCK_AFTER, LOCK_MS)
-    audit(ctx, { action: 'auth.mfa_failed', outcome: 'failure', targetType: 'user', targetId: userId, details: { reason } })
-    if (failures === LOCK_AFTER) audit(ctx, { action: 'auth.account_locked', outcome: 'failure', targetType: 'user', targetId: userId })
+    audit.emit(ctx, { action: 'auth.mfa_failed', outcome: 'failure', targetType: 'user', targetId: userId, details: { reason } })
+    if (failures === LOCK_AFTER) audit.emit(ctx, { action: 'auth.account_locked', outcome: 'failure', targetType: 'user', targetId: userId })
     await recordAlone(userId, 'mfa.challenge_failed', { reason })
     throw failures >= LOCK_AFTER ? mfaErrors.MFA_LOCKED() : mfaErrors.MFA_CODE_INVALID()
   }
@@ -151,7 +155,7 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
       const [user, factor] = await Promise.all([users.repo.findById(userId), repo.factor(userId)])
       if (!user || user.status !== 'active' || !factor?.confirmedAt) throw mfaErrors.MFA_CHALLENGE_INVALID()
       if (isLocked(user)) {
-        audit(ctx, { action: 'auth.mfa_failed', outcome: 'failure', targetType: 'user', targetId: userId, details: { reason: 'locked' } })
+        audit.emit(ctx, { action: 'auth.mfa_failed', outcome: 'failure', targetType: 'user', targetId: userId, details: { reason: 'locked' } })
         throw mfaErrors.MFA_LOCKED()
       }
       let method: string
@@ -164,8 +168,9 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
         if (!(await repo.useCode(userId, hashRecoveryCode(recoveryKey(), input.recoveryCode)))) return failed(userId, challenge.id, 'wrong_recovery_code', ctx)
         method = 'password+recovery_code'
         const left = await repo.codesLeft(userId)
-        await recordAlone(userId, 'mfa.recovery_code_used', { recoveryCodesLeft: left })
-        audit(ctx, { action: 'mfa.recovery_code_used', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { recoveryCodesLeft: left } })
+        await recordAlone(userId, 'mfa.recovery_code_used', { recoveryCodesLeft: left }, {
+          ctx, event: { action: 'mfa.recovery_code_used', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { recoveryCodesLeft: left } }
+        })
       } else {
         throw mfaErrors.MFA_CODE_INVALID('Send a code or a recoveryCode')
       }
@@ -180,7 +185,7 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
       const step = code === undefined ? undefined : totpStep(box.open(factor.secretSealed), code)
       if (step !== undefined && await repo.useStep(factor.id, step)) return true
       await users.addFailedLogin(userId, LOCK_AFTER, LOCK_MS)
-      audit(ctx, { action: 'auth.mfa_failed', outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { reason: code === undefined ? 'missing_code' : 'wrong_code' } })
+      audit.emit(ctx, { action: 'auth.mfa_failed', outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { reason: code === undefined ? 'missing_code' : 'wrong_code' } })
       return false
     },
 
@@ -192,8 +197,8 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
       await db.transaction(async (tx) => {
         await repo.replaceCodes(userId, hashes(codes), tx)
         await events.record(userEvent(userId, 'mfa.recovery_codes_regenerated'), tx)
+        await audit.record(ctx, { action: 'mfa.recovery_codes_regenerated', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId }, tx)
       })
-      audit(ctx, { action: 'mfa.recovery_codes_regenerated', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
       return codes
     },
 
@@ -203,11 +208,13 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
       if (required(roles)) throw mfaErrors.MFA_REQUIRED_BY_POLICY()
       const removed = await db.transaction(async (tx) => {
         const gone = await repo.remove(userId, tx)
-        if (gone) await events.record(userEvent(userId, 'mfa.disabled', { method: 'totp' }), tx)
+        if (gone) {
+          await events.record(userEvent(userId, 'mfa.disabled', { method: 'totp' }), tx)
+          await audit.record(ctx, { action: 'mfa.disabled', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { method: 'totp' } }, tx)
+        }
         return gone
       })
       if (!removed) throw mfaErrors.MFA_NOT_ENABLED()
-      audit(ctx, { action: 'mfa.disabled', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { method: 'totp' } })
     }
   }
 }

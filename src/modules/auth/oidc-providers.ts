@@ -2,6 +2,7 @@ import { asc, eq } from 'drizzle-orm'
 import * as client from 'openid-client'
 import type { SecretBox } from '../../lib/secret-box.ts'
 import type { Database } from '../../platform/db.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { oidcErrors } from './errors.ts'
 import { GITHUB_ENDPOINTS, githubConfiguration, type GithubEndpoints } from './github-oauth.ts'
 import { oidcProviders } from './table.ts'
@@ -36,9 +37,10 @@ export interface ProviderInput {
 
 /**
  * createOidcProviders keeps the identity providers (client secrets sealed) and their discovered
- * configurations: discovery runs on first use and again after an hour or a failure.
+ * configurations: discovery runs on first use and again after an hour or a failure. Adding and
+ * removing one is audited in the same transaction.
  */
-export function createOidcProviders ({ db, box, production }: { db: Database, box: SecretBox, production: boolean }) {
+export function createOidcProviders ({ db, box, production, audit }: { db: Database, box: SecretBox, production: boolean, audit: SecurityEvents }) {
   const configs = new Map<string, { at: number, config: Promise<client.Configuration> }>()
 
   // Plain http is only for a provider on this machine outside production (local development and tests).
@@ -66,11 +68,19 @@ export function createOidcProviders ({ db, box, production }: { db: Database, bo
   }
 
   // GitHub speaks plain OAuth2: no issuer to discover, so its endpoints are stored (github.com's by default).
-  async function createGithub (input: ProviderInput): Promise<OidcProviderRow> {
+  async function insert (values: typeof oidcProviders.$inferInsert, context: AuditContext): Promise<OidcProviderRow> {
+    return db.transaction(async (tx) => {
+      const [row] = await tx.insert(oidcProviders).values(values).returning()
+      await audit.record(context, { action: 'identity_provider.created', outcome: 'success', targetType: 'identity-provider', targetId: row!.id, details: { slug: row!.slug, issuer: row!.issuer } }, tx)
+      return row!
+    })
+  }
+
+  async function createGithub (input: ProviderInput, context: AuditContext): Promise<OidcProviderRow> {
     if (!input.clientSecret) throw oidcErrors.OIDC_PROVIDER_INVALID('A GitHub OAuth app needs its client secret')
     const endpoints = { ...GITHUB_ENDPOINTS, ...input.endpoints }
     if (!Object.values(endpoints).every(allowed)) throw oidcErrors.OIDC_PROVIDER_INVALID('GitHub endpoints must be https URLs')
-    const [row] = await db.insert(oidcProviders).values({
+    return insert({
       slug: input.slug,
       kind: 'github',
       displayName: input.displayName ?? 'GitHub',
@@ -79,21 +89,20 @@ export function createOidcProviders ({ db, box, production }: { db: Database, bo
       clientSecretSealed: box.seal(input.clientSecret),
       scopes: input.scopes ?? 'read:user user:email',
       endpoints
-    }).returning()
-    return row!
+    }, context)
   }
 
   return {
     /** create stores a provider from a preset (Google, Microsoft, GitHub) or any issuer (generic). */
-    async create (input: ProviderInput): Promise<OidcProviderRow> {
-      if (input.preset === 'github') return createGithub(input)
+    async create (input: ProviderInput, context: AuditContext): Promise<OidcProviderRow> {
+      if (input.preset === 'github') return createGithub(input, context)
       if (input.endpoints) throw oidcErrors.OIDC_PROVIDER_INVALID('endpoints are for GitHub; OpenID Connect providers are read through discovery')
       if (input.scopes && !/^openid( |$)/.test(input.scopes)) throw oidcErrors.OIDC_PROVIDER_INVALID('OpenID Connect scopes start with openid')
       const preset = input.preset === 'generic' ? undefined : PRESETS[input.preset]
       const issuer = preset ? preset.issuer(input.tenant) : input.issuer
       if (!issuer) throw oidcErrors.OIDC_PROVIDER_INVALID('A generic provider needs its issuer URL')
       if (!allowed(issuer)) throw oidcErrors.OIDC_PROVIDER_INVALID('The issuer must be an https URL')
-      const [row] = await db.insert(oidcProviders).values({
+      return insert({
         slug: input.slug,
         kind: 'oidc',
         displayName: input.displayName ?? preset?.displayName ?? input.slug,
@@ -101,12 +110,16 @@ export function createOidcProviders ({ db, box, production }: { db: Database, bo
         clientId: input.clientId,
         clientSecretSealed: input.clientSecret ? box.seal(input.clientSecret) : null,
         scopes: input.scopes ?? 'openid email profile'
-      }).returning()
-      return row!
+      }, context)
     },
     list: () => db.select().from(oidcProviders).orderBy(asc(oidcProviders.slug)),
-    async remove (id: string): Promise<boolean> {
-      const rows = await db.delete(oidcProviders).where(eq(oidcProviders.id, id)).returning({ id: oidcProviders.id })
+    /** remove deletes a provider (and with it every account link to it); false when there is none. */
+    async remove (id: string, context: AuditContext): Promise<boolean> {
+      const rows = await db.transaction(async (tx) => {
+        const rows = await tx.delete(oidcProviders).where(eq(oidcProviders.id, id)).returning({ id: oidcProviders.id })
+        if (rows.length > 0) await audit.record(context, { action: 'identity_provider.deleted', outcome: 'success', targetType: 'identity-provider', targetId: id }, tx)
+        return rows
+      })
       configs.delete(id)
       return rows.length > 0
     },

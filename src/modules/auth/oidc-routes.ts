@@ -93,8 +93,7 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
       config: { access: 'user:manage' },
       schema: { tags: ['admin'], operationId: 'createIdentityProvider', summary: 'Add an identity provider (Google, Microsoft, any OpenID Connect issuer, or GitHub over OAuth2); the client secret is stored sealed', body: CreateProviderSchema, response: { 201: ProviderListSchema.properties.items.items, ...problems } }
     }, async (request, reply) => {
-      const row = await providers.create(request.body)
-      app.securityEvents.fromRequest(request, { action: 'identity_provider.created', outcome: 'success', targetType: 'identity-provider', targetId: row.id, details: { slug: row.slug, issuer: row.issuer } })
+      const row = await providers.create(request.body, app.securityEvents.contextOf(request))
       return reply.code(201).send(view(row))
     })
 
@@ -102,8 +101,7 @@ export function oidcRoutes (oidc: OidcService, providers: OidcProviders, default
       config: { access: 'user:manage' },
       schema: { tags: ['admin'], operationId: 'deleteIdentityProvider', summary: 'Remove a provider and every account link to it', params: IdParams, response: { 204: { type: 'null' }, ...problems } }
     }, async (request, reply) => {
-      if (!(await providers.remove(request.params.id))) throw oidcErrors.OIDC_PROVIDER_NOT_FOUND()
-      app.securityEvents.fromRequest(request, { action: 'identity_provider.deleted', outcome: 'success', targetType: 'identity-provider', targetId: request.params.id })
+      if (!(await providers.remove(request.params.id, app.securityEvents.contextOf(request)))) throw oidcErrors.OIDC_PROVIDER_NOT_FOUND()
       return reply.code(204).send(null)
     })
   }

@@ -75,7 +75,7 @@ export function createOidcService ({ db, config, providers, identities, challeng
     let url: URL | undefined
     try { url = new URL(returnTo) } catch {}
     if (!url || (url.origin !== new URL(publicUrl).origin && !allowsOrigin(url.origin))) {
-      audit(ctx, { action: 'auth.oidc_failed', outcome: 'denied', details: { reason: 'return_not_allowed', origin: url?.origin ?? 'invalid' } })
+      audit.emit(ctx, { action: 'auth.oidc_failed', outcome: 'denied', details: { reason: 'return_not_allowed', origin: url?.origin ?? 'invalid' } })
       throw oidcErrors.OIDC_RETURN_NOT_ALLOWED()
     }
     return url.toString()
@@ -91,7 +91,7 @@ export function createOidcService ({ db, config, providers, identities, challeng
     const state = client.randomState()
     const flow: OidcFlow = { providerId: provider.id, verifier: box.seal(verifier), nonce, returnTo: target, mode }
     await challenges.create('oidc', { token: state, userId, audience, data: { ...flow }, ttlMs: FLOW_TTL_MS })
-    audit(ctx, { action: 'auth.oidc_started', outcome: 'success', actorId: userId ?? null, targetType: 'identity-provider', targetId: provider.id, details: { provider: slug, mode } })
+    audit.emit(ctx, { action: 'auth.oidc_started', outcome: 'success', actorId: userId ?? null, targetType: 'identity-provider', targetId: provider.id, details: { provider: slug, mode } })
     const url = client.buildAuthorizationUrl(configuration, {
       redirect_uri: callbackUrl, scope: provider.scopes, state, ...(nonce ? { nonce } : {}), code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256'
     })
@@ -129,10 +129,12 @@ export function createOidcService ({ db, config, providers, identities, challeng
   async function linkIdentity (userId: string, providerId: string, subject: string, email: string | undefined, slug: string, ctx: RequestContext): Promise<boolean> {
     const linked = await db.transaction(async (tx) => {
       const ok = await identities.link({ userId, providerId, subject, email }, tx)
-      if (ok) await events.record(userEvent(userId, 'identity.linked', { provider: slug }), tx)
+      if (ok) {
+        await events.record(userEvent(userId, 'identity.linked', { provider: slug }), tx)
+        await audit.record(ctx, { action: 'auth.identity_linked', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { provider: slug } }, tx)
+      }
       return ok
     })
-    if (linked) audit(ctx, { action: 'auth.identity_linked', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { provider: slug } })
     return linked
   }
 
@@ -152,13 +154,13 @@ export function createOidcService ({ db, config, providers, identities, challeng
       const state = currentUrl.searchParams.get('state') ?? ''
       const challenge = state ? await challenges.spend('oidc', state) : undefined
       if (!challenge) {
-        audit(ctx, { action: 'auth.oidc_failed', outcome: 'failure', details: { reason: 'state_invalid' } })
+        audit.emit(ctx, { action: 'auth.oidc_failed', outcome: 'failure', details: { reason: 'state_invalid' } })
         throw oidcErrors.OIDC_STATE_INVALID()
       }
       const flow = challenge.data as OidcFlow
       const provider = await providers.byId(flow.providerId)
       const fail = (reason: string, detail?: string) => {
-        audit(ctx, { action: 'auth.oidc_failed', outcome: 'failure', actorId: challenge.userId, targetType: 'identity-provider', targetId: flow.providerId, details: { reason, ...(detail ? { detail: detail.slice(0, 400) } : {}) } })
+        audit.emit(ctx, { action: 'auth.oidc_failed', outcome: 'failure', actorId: challenge.userId, targetType: 'identity-provider', targetId: flow.providerId, details: { reason, ...(detail ? { detail: detail.slice(0, 400) } : {}) } })
         return withParams(flow.returnTo, { error: reason })
       }
       if (!provider?.enabled) return fail('provider_unavailable')
@@ -187,13 +189,13 @@ export function createOidcService ({ db, config, providers, identities, challeng
       const local = await users.findForLogin(email)
       if (local) {
         const link = await challenges.create('link_identity', { userId: local.id, audience, data: { providerId: provider.id, subject: claims.sub, email }, ttlMs: LINK_TTL_MS })
-        audit(ctx, { action: 'auth.oidc_link_required', outcome: 'success', targetType: 'user', targetId: local.id, details: { provider: provider.slug } })
+        audit.emit(ctx, { action: 'auth.oidc_link_required', outcome: 'success', targetType: 'user', targetId: local.id, details: { provider: provider.slug } })
         return withParams(flow.returnTo, { link_token: link, provider: provider.slug })
       }
       if (config.auth.registration !== 'open') return fail('registration_closed')
       const name = claims.name?.slice(0, 200)
       const user = await users.create({ email, name, passwordHash: null, emailVerified: true })
-      audit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id, details: { provider: provider.slug } })
+      audit.emit(ctx, { action: 'user.registered', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id, details: { provider: provider.slug } })
       await linkIdentity(user.id, provider.id, claims.sub, email, provider.slug, ctx)
       return withParams(flow.returnTo, { login_code: await signInCode(user.id, audience, `oidc:${provider.slug}`) })
     },
@@ -230,16 +232,15 @@ export function createOidcService ({ db, config, providers, identities, challeng
     /** unlink removes a linked identity unless it is the account's last way to sign in (no password, no other identity, no passkey). */
     async unlink (userId: string, id: string, ctx: RequestContext): Promise<void> {
       const hasPassword = Boolean((await users.repo.findById(userId))?.passwordHash)
-      const removed = await db.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         // Two unlinks at once must not both see the other's identity as the remaining method.
         await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`backplane:sign-in-methods:${userId}`}, 0))`)
         const row = await identities.remove(userId, id, tx)
         if (!row) throw oidcErrors.OIDC_IDENTITY_NOT_FOUND()
         if (!hasPassword && (await identities.methodsCount(userId, tx)) === 0) throw oidcErrors.LAST_SIGN_IN_METHOD()
         await events.record(userEvent(userId, 'identity.unlinked', { identityId: id }), tx)
-        return row
+        await audit.record(ctx, { action: 'auth.identity_unlinked', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'identity-provider', targetId: row.providerId }, tx)
       })
-      audit(ctx, { action: 'auth.identity_unlinked', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'identity-provider', targetId: removed.providerId })
     }
   }
 }

@@ -50,7 +50,7 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
   const userEvent = (userId: string, type: string, data: Record<string, unknown>) =>
     ({ type, aggregate: `user:${userId}`, channels: [`user:${userId}`], data: { userId, ...data } })
   const refuse = (ctx: RequestContext, action: string, reason: string, userId?: string): never => {
-    audit(ctx, { action, outcome: 'failure', actorId: userId ?? null, targetType: 'user', targetId: userId ?? null, details: { reason: reason.slice(0, 300) } })
+    audit.emit(ctx, { action, outcome: 'failure', actorId: userId ?? null, targetType: 'user', targetId: userId ?? null, details: { reason: reason.slice(0, 300) } })
     throw passkeyErrors.PASSKEY_INVALID()
   }
 
@@ -98,9 +98,9 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
           backedUp: credentialBackedUp
         }).returning()
         await events.record(userEvent(userId, 'passkey.added', { passkeyId: inserted!.id, name }), tx)
+        await audit.record(ctx, { action: 'passkey.added', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'passkey', targetId: inserted!.id }, tx)
         return inserted!
       })
-      audit(ctx, { action: 'passkey.added', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'passkey', targetId: row.id })
       return row
     },
 
@@ -160,8 +160,8 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
         if (!row) throw passkeyErrors.PASSKEY_NOT_FOUND()
         if (!hasPassword && (await identities.methodsCount(userId, tx)) === 0) throw oidcErrors.LAST_SIGN_IN_METHOD()
         await events.record(userEvent(userId, 'passkey.removed', { passkeyId: id }), tx)
+        await audit.record(ctx, { action: 'passkey.removed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'passkey', targetId: id }, tx)
       })
-      audit(ctx, { action: 'passkey.removed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'passkey', targetId: id })
     }
   }
 }

@@ -51,8 +51,8 @@ export function createPasswordReset ({ config, users, sessions, tokens, mailer, 
       await users.setPasswordHash(userId, await hashPassword(input.password))
       // Whoever could read the inbox proved they own the account: the address is verified too.
       await users.markEmailVerified(userId)
-      await sessions.revokeAllForUser(userId, 'password reset')
-      audit(ctx, { action: 'user.password_reset', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
+      await sessions.revokeAllForUser(userId, 'password reset', undefined, (_ended, tx) =>
+        audit.record(ctx, { action: 'user.password_reset', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId }, tx))
     }
   }
 }

@@ -66,7 +66,7 @@ export function createRegistration ({ config, users, tokens, mailer, mail, event
       const userId = await tokens.consume('verify_email', token)
       if (!userId) throw authFlowErrors.TOKEN_INVALID()
       await users.markEmailVerified(userId)
-      audit(ctx, { action: 'user.email_verified', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
+      audit.emit(ctx, { action: 'user.email_verified', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId })
     },
 
     async resendVerification (userId: string): Promise<void> {

@@ -70,7 +70,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     const locked = isLocked(user)
     if (!user || locked || isOversized(password) || !(await verifyPassword(user.passwordHash, password))) {
       if (user && !locked) await users.addFailedLogin(user.id, LOCK_AFTER, LOCK_MS)
-      audit(ctx, { action, outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, ...(locked ? { details: { reason: 'locked' } } : {}) })
+      audit.emit(ctx, { action, outcome: 'failure', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, ...(locked ? { details: { reason: 'locked' } } : {}) })
       throw authFlowErrors.CURRENT_PASSWORD_WRONG()
     }
     if (user.failedLogins > 0) await users.clearFailedLogins(user.id)
@@ -83,8 +83,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
    */
   async function startSession (userId: string, audience: string, ctx: RequestContext, method: string): Promise<TokenPair> {
     await users.recordLogin(userId)
-    const { sessionId, refreshToken } = await sessions.create({ userId, audience, userAgent: ctx.userAgent, ip: ctx.ip, method })
-    audit(ctx, { action: 'auth.login', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId, details: { method } })
+    const { sessionId, refreshToken } = await sessions.create({ userId, audience, userAgent: ctx.userAgent, ip: ctx.ip, method }, (id, tx) =>
+      audit.record(ctx, { action: 'auth.login', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: id, details: { method } }, tx))
     return issue(userId, sessionId, refreshToken, audience, Math.floor(Date.now() / 1000))
   }
 
@@ -112,8 +112,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
         user && !locked ? users.addFailedLogin(user.id, LOCK_AFTER, LOCK_MS) : users.addFailedLogin(NO_USER, LOCK_AFTER, LOCK_MS).then(() => undefined)
       ])
       if (!user || !ok || locked || user.status !== 'active') {
-        if (failures === LOCK_AFTER) audit(ctx, { action: 'auth.account_locked', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null })
-        audit(ctx, { action: 'auth.login', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null, details: { reason: !user ? 'unknown_email' : locked ? 'locked' : !ok ? 'wrong_password' : user.status } })
+        if (failures === LOCK_AFTER) audit.emit(ctx, { action: 'auth.account_locked', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null })
+        audit.emit(ctx, { action: 'auth.login', outcome: 'failure', targetType: 'user', targetId: user?.id ?? null, details: { reason: !user ? 'unknown_email' : locked ? 'locked' : !ok ? 'wrong_password' : user.status } })
         throw authFlowErrors.LOGIN_FAILED()
       }
       if (auth.requireVerifiedEmail && !user.emailVerifiedAt) {
@@ -126,7 +126,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       // run into the account lock (MF-04).
       const pending = await secondFactor?.gate(user, audience)
       if (pending) {
-        audit(ctx, { action: 'auth.password_verified', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id, details: { next: pending.status } })
+        audit.emit(ctx, { action: 'auth.password_verified', outcome: 'success', actorId: user.id, actorType: 'user', targetType: 'user', targetId: user.id, details: { next: pending.status } })
         return pending
       }
       return startSession(user.id, audience, ctx, 'password')
@@ -145,7 +145,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       if (authTime === undefined) throw authFlowErrors.REFRESH_INVALID()
       const live = await sessions.live(sessionId)
       const { token } = await keys.sign({ sub: userId, sid: sessionId, authTime }, live?.audience ?? auth.audience)
-      audit(ctx, { action: 'auth.reauthenticated', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId })
+      audit.emit(ctx, { action: 'auth.reauthenticated', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId })
       return { accessToken: token, tokenType: 'Bearer' as const, expiresIn: auth.accessTtlSeconds }
     },
 
@@ -153,7 +153,7 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     async refresh (refreshToken: string, ctx: RequestContext): Promise<TokenPair> {
       const outcome = await sessions.refresh(refreshToken, ctx)
       if (outcome.kind === 'reuse') {
-        audit(ctx, { action: 'auth.refresh_reuse_detected', outcome: 'failure', actorId: outcome.userId, actorType: 'user', targetType: 'session', targetId: outcome.sessionId })
+        audit.emit(ctx, { action: 'auth.refresh_reuse_detected', outcome: 'failure', actorId: outcome.userId, actorType: 'user', targetType: 'session', targetId: outcome.sessionId })
         throw authFlowErrors.REFRESH_INVALID()
       }
       if (outcome.kind === 'invalid') throw authFlowErrors.REFRESH_INVALID()
@@ -166,14 +166,13 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
     },
 
     async logout (userId: string, sessionId: string, ctx: RequestContext): Promise<void> {
-      await sessions.revoke(userId, sessionId, 'logout')
-      audit(ctx, { action: 'auth.logout', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId })
+      await sessions.revoke(userId, sessionId, 'logout', (_ended, tx) =>
+        audit.record(ctx, { action: 'auth.logout', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'session', targetId: sessionId }, tx))
     },
 
     async logoutAll (userId: string, ctx: RequestContext): Promise<number> {
-      const n = await sessions.revokeAllForUser(userId, 'logout everywhere')
-      audit(ctx, { action: 'auth.logout_all', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessions: n } })
-      return n
+      return sessions.revokeAllForUser(userId, 'logout everywhere', undefined, (n, tx) =>
+        audit.record(ctx, { action: 'auth.logout_all', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessions: n } }, tx))
     },
 
     checkCurrentPassword,
@@ -184,8 +183,8 @@ export function createAuthService ({ config, users, sessions, keys, tokens, mail
       checkPasswordPolicy(input.newPassword, auth.passwordMinLength, [user.email.split('@')[0] ?? '', user.name])
       // The notice is queued in the change's transaction: sent if and only if the new password is stored.
       await users.setPasswordHash(userId, await hashPassword(input.newPassword), { audited: { context: auditContextOf(ctx, userId), events: () => [], also: (row, tx) => mailer.send(mail.passwordChanged(row.email), tx) } })
-      const ended = await sessions.revokeAllForUser(userId, 'password changed', sessionId)
-      audit(ctx, { action: 'user.password_changed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessionsEnded: ended } })
+      await sessions.revokeAllForUser(userId, 'password changed', sessionId, (ended, tx) =>
+        audit.record(ctx, { action: 'user.password_changed', outcome: 'success', actorId: userId, actorType: 'user', targetType: 'user', targetId: userId, details: { sessionsEnded: ended } }, tx))
     }
   }
 }

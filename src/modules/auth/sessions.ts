@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm'
 import type { Cache } from '../../platform/cache.ts'
 import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
+import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { refreshTokens, sessions } from './table.ts'
 import { childToken, hashToken, newOpaqueToken } from './tokens.ts'
 
@@ -20,16 +21,21 @@ export type RefreshOutcome =
   | { kind: 'reuse', sessionId: string, userId: string }
   | { kind: 'invalid' }
 
+/** Audited writes the audit row of sessions ending in the same transaction, told how many ended. */
+export type Audited = (ended: number, tx: Database) => Promise<void>
+
 type SessionRow = typeof sessions.$inferSelect
 const DAY = 86_400_000
 const authTimeOf = (s: SessionRow) => Math.floor(s.authenticatedAt.getTime() / 1000)
 
 /** createSessions holds sign-in sessions and their rotating refresh-token families. */
-export function createSessions ({ db, cache, limits, refreshKey, onRevoked, events }: {
+export function createSessions ({ db, cache, limits, refreshKey, onRevoked, events, audit }: {
   db: Database
   cache: Cache
   /** events records session.created and session.revoked in the same transactions (realtime closes sockets on the latter). */
   events: Events
+  /** audit records a session ended on request (`end`) in the ending's transaction. */
+  audit: SecurityEvents
   limits: SessionLimits
   /** refreshKey derives child refresh tokens; read on first use. */
   refreshKey: () => Buffer
@@ -67,11 +73,12 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
     data: { sessionId: s.id, userId: s.userId, reason }
   })
 
-  async function revokeWhere (where: SQL | undefined, reason: string): Promise<Array<{ id: string, userId: string }>> {
+  async function revokeWhere (where: SQL | undefined, reason: string, audited?: Audited): Promise<Array<{ id: string, userId: string }>> {
     const rows = await db.transaction(async (tx) => {
       const rows = await tx.update(sessions).set({ revokedAt: new Date(), revokedReason: reason }).where(where)
         .returning({ id: sessions.id, userId: sessions.userId })
       for (const r of rows) await events.record(revoked(r, reason), tx)
+      await audited?.(rows.length, tx)
       return rows
     })
     await forget(rows, reason)
@@ -85,8 +92,8 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
   }
 
   return {
-    /** create starts a session and returns its first refresh token. */
-    async create (input: { userId: string, audience: string, userAgent?: string, ip?: string, method?: string }): Promise<{ sessionId: string, refreshToken: string }> {
+    /** create starts a session and returns its first refresh token; `audited` writes the sign-in's audit row in the same transaction. */
+    async create (input: { userId: string, audience: string, userAgent?: string, ip?: string, method?: string }, audited?: (sessionId: string, tx: Database) => Promise<void>): Promise<{ sessionId: string, refreshToken: string }> {
       const refreshToken = newOpaqueToken()
       const sessionId = await db.transaction(async (tx) => {
         const [session] = await tx.insert(sessions).values({
@@ -99,6 +106,7 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
         }).returning({ id: sessions.id })
         await tx.insert(refreshTokens).values({ sessionId: session!.id, tokenHash: hashToken(refreshToken) })
         await events.record({ type: 'session.created', aggregate: `session:${session!.id}`, channels: [`user:${input.userId}`], data: { sessionId: session!.id, userId: input.userId } }, tx)
+        await audited?.(session!.id, tx)
         return session!.id
       })
       return { sessionId, refreshToken }
@@ -178,15 +186,28 @@ export function createSessions ({ db, cache, limits, refreshKey, onRevoked, even
       return row ? Math.floor(row.authenticatedAt.getTime() / 1000) : undefined
     },
 
-    /** revoke ends one session of a user; false when it is not theirs or already ended. */
-    async revoke (userId: string, sessionId: string, reason: string): Promise<boolean> {
-      const rows = await revokeWhere(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)), reason)
+    /** revoke ends one session of a user; false when it is not theirs or already ended. `audited` writes its audit row in the same transaction. */
+    async revoke (userId: string, sessionId: string, reason: string, audited?: Audited): Promise<boolean> {
+      const rows = await revokeWhere(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)), reason, audited)
       return rows.length > 0
     },
 
-    /** revokeAllForUser ends every session of a user, except one when given (password change keeps the current). */
-    async revokeAllForUser (userId: string, reason: string, except?: string): Promise<number> {
-      const rows = await revokeWhere(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), except ? sql`${sessions.id} <> ${except}` : undefined), reason)
+    /**
+     * end ends one session of a user at the user's own request or an admin's, audited in the same
+     * transaction (`auth.session_ended`, `auth.session_revoked_by_admin`); false when it is not theirs or already ended.
+     */
+    async end (userId: string, sessionId: string, by: 'user' | 'admin', context: AuditContext): Promise<boolean> {
+      const event = by === 'user'
+        ? { action: 'auth.session_ended', outcome: 'success' as const, targetType: 'session', targetId: sessionId }
+        : { action: 'auth.session_revoked_by_admin', outcome: 'success' as const, targetType: 'session', targetId: sessionId, details: { userId } }
+      const where = and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt))
+      const rows = await revokeWhere(where, `ended by ${by}`, async (ended, tx) => { if (ended > 0) await audit.record(context, event, tx) })
+      return rows.length > 0
+    },
+
+    /** revokeAllForUser ends every session of a user, except one when given (password change keeps the current); `audited` as for revoke. */
+    async revokeAllForUser (userId: string, reason: string, except?: string, audited?: Audited): Promise<number> {
+      const rows = await revokeWhere(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), except ? sql`${sessions.id} <> ${except}` : undefined), reason, audited)
       return rows.length
     },
 

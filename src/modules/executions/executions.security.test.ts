@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
+import { as, type TestUser } from '../../../test/helpers/auth.ts'
 import { MAX_QUEUED_PER_TASK } from './service.ts'
-import { addMember, asAgent, makeProject, makeTask, registerAgent, runNow, type TestAgent } from '../../../test/helpers/work.ts'
+import { asAgent, makeProject, makeProjectRoles, makeTask, registerAgent, runNow, type TestAgent } from '../../../test/helpers/work.ts'
 
 let t: TestApp
-let owner: TestUser
-let editor: TestUser
-let viewer: TestUser
-let stranger: TestUser
-let admin: TestUser
-let projectId: string
+let owner: TestUser, editor: TestUser, viewer: TestUser, stranger: TestUser, admin: TestUser, projectId: string
 let taskId: string
 let agent: TestAgent
 let strangerAgent: TestAgent
@@ -19,10 +14,7 @@ const MISSING = '0190e7a4-0000-7000-8000-000000000000'
 
 beforeAll(async () => {
   t = await createTestApp()
-  ;[owner, editor, viewer, stranger, admin] = await Promise.all([makeUser(t.app), makeUser(t.app), makeUser(t.app), makeUser(t.app), makeUser(t.app, { roles: ['admin'] })])
-  projectId = await makeProject(t.app, owner)
-  await addMember(t.app, owner, projectId, editor, 'editor')
-  await addMember(t.app, owner, projectId, viewer, 'viewer')
+  ;({ owner, editor, viewer, stranger, admin, projectId } = await makeProjectRoles(t.app))
   taskId = (await makeTask(t.app, owner, projectId)).id
   agent = await registerAgent(t.app, owner, { projectId })
   strangerAgent = await registerAgent(t.app, stranger, { projectId: await makeProject(t.app, stranger) })

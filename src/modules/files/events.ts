@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../../platform/events.ts'
 import type { FileRow } from './table.ts'
+import { fileFacts } from './view.ts'
 
 /** FileEventType names what happened to a file. */
 export type FileEventType = 'file.uploaded' | 'file.deleted'
@@ -17,16 +18,6 @@ export function fileEvent (type: FileEventType, row: FileRow): DomainEvent {
     type,
     aggregate: row.kind === 'artifact' && row.executionId ? `execution:${row.executionId}` : `file:${row.id}`,
     channels,
-    data: {
-      id: row.id,
-      kind: row.kind,
-      projectId: row.projectId,
-      taskId: row.taskId,
-      executionId: row.executionId,
-      name: row.name,
-      contentType: row.contentType,
-      size: row.size,
-      sha256: row.sha256
-    }
+    data: { ...fileFacts(row), sha256: row.sha256 }
   }
 }

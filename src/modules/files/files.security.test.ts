@@ -5,18 +5,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { expectAudit, auditRows } from '../../../test/helpers/audit.ts'
-import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
-import { addMember, asAgent, makeProject, makeTask, registerAgent, runNow, type TestAgent } from '../../../test/helpers/work.ts'
+import { as, type TestUser } from '../../../test/helpers/auth.ts'
+import { asAgent, makeProject, makeProjectRoles, makeTask, registerAgent, runNow, type TestAgent } from '../../../test/helpers/work.ts'
 import { outbox } from '../../platform/events-table.ts'
 
 let t: TestApp
 let dataDir: string
-let owner: TestUser
-let editor: TestUser
-let viewer: TestUser
-let stranger: TestUser
-let admin: TestUser
-let projectId: string
+let owner: TestUser, editor: TestUser, viewer: TestUser, stranger: TestUser, admin: TestUser, projectId: string
 let taskId: string
 let agent: TestAgent
 let otherAgent: TestAgent
@@ -27,10 +22,7 @@ const put = (user: TestUser, url: string, body = 'data') => t.app.inject(as(user
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'bp-files-sec-'))
   t = await createTestApp({ env: { DATA_DIR: dataDir } })
-  ;[owner, editor, viewer, stranger, admin] = await Promise.all([makeUser(t.app), makeUser(t.app), makeUser(t.app), makeUser(t.app), makeUser(t.app, { roles: ['admin'] })])
-  projectId = await makeProject(t.app, owner)
-  await addMember(t.app, owner, projectId, editor, 'editor')
-  await addMember(t.app, owner, projectId, viewer, 'viewer')
+  ;({ owner, editor, viewer, stranger, admin, projectId } = await makeProjectRoles(t.app))
   taskId = (await makeTask(t.app, owner, projectId)).id
   agent = await registerAgent(t.app, owner, { projectId })
   otherAgent = await registerAgent(t.app, stranger, { projectId: await makeProject(t.app, stranger) })

@@ -1,8 +1,8 @@
 import type { File } from './schemas.ts'
 import type { FileRow } from './table.ts'
 
-/** toFile is the only way a stored file row leaves the module (its storage key stays inside). */
-export function toFile (row: FileRow): File {
+/** fileFacts are what both a file's view and its events say of it (never its storage key). */
+export function fileFacts (row: FileRow) {
   return {
     id: row.id,
     kind: row.kind,
@@ -11,7 +11,14 @@ export function toFile (row: FileRow): File {
     executionId: row.executionId,
     name: row.name,
     contentType: row.contentType,
-    size: row.size,
+    size: row.size
+  }
+}
+
+/** toFile is the only way a stored file row leaves the module (its storage key stays inside). */
+export function toFile (row: FileRow): File {
+  return {
+    ...fileFacts(row),
     sha256: row.sha256 ?? '',
     uploadedBy: row.uploadedBy,
     agentId: row.agentId,

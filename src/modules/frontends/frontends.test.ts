@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InjectOptions } from 'fastify'
-import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
+import { createAdminApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { expectAudit } from '../../../test/helpers/audit.ts'
 import { adminQuery } from '../../../test/helpers/services.ts'
@@ -9,8 +9,7 @@ let t: TestApp
 let admin: TestUser
 let user: TestUser
 beforeAll(async () => {
-  t = await createTestApp()
-  admin = await makeUser(t.app, { roles: ['admin'] })
+  ;({ t, admin } = await createAdminApp())
   user = await makeUser(t.app)
 })
 afterAll(async () => { await t.close() })

@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InjectOptions } from 'fastify'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
+import { as, type TestUser } from '../../../test/helpers/auth.ts'
 import { scanResponses } from '../../../test/helpers/leaks.ts'
 import { newId } from '../../lib/ids.ts'
-import { createTask, makeMember, makeProject } from '../../../test/helpers/work.ts'
+import { createTask, makeMember, makeProjectRoles } from '../../../test/helpers/work.ts'
 
 let t: TestApp
-let owner: TestUser
-let editor: TestUser
-let viewer: TestUser
-let stranger: TestUser
-let admin: TestUser
-let projectId: string
+let owner: TestUser, editor: TestUser, viewer: TestUser, stranger: TestUser, admin: TestUser, projectId: string
 
 interface Route { name: string, write: boolean, options: (task: string, project: string) => InjectOptions }
 
@@ -41,12 +36,7 @@ async function taskCount (): Promise<number> {
 beforeAll(async () => {
   t = await createTestApp()
   scanResponses(t.app)
-  owner = await makeUser(t.app)
-  stranger = await makeUser(t.app)
-  admin = await makeUser(t.app, { roles: ['admin'] })
-  projectId = await makeProject(t.app, owner)
-  editor = await makeMember(t.app, owner, projectId, 'editor')
-  viewer = await makeMember(t.app, owner, projectId, 'viewer')
+  ;({ owner, editor, viewer, stranger, admin, projectId } = await makeProjectRoles(t.app))
 })
 afterAll(async () => { await t.close() })
 
