@@ -1598,7 +1598,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The operators' overview: node, request rate, error rate and p99, queue, agents online, runs of the last 24 h, dependencies
+         * The operators' overview: live nodes, request rate, error rate and p99, queue, agents online, runs of the last 24 h, dependencies
          * @description Request figures are the answering node's over about the last minute. Computed in SQL over a bounded range and reused for 10 s.
          */
         get: operations["getAnalyticsOverview"];
@@ -22230,14 +22230,23 @@ export interface operations {
                     "application/json": {
                         /** Format: date-time */
                         generatedAt: string;
-                        /** @description The node that answered (nodes do not register with each other) */
+                        /** @description Every live node of the deployment: the answering node first, then each node whose presence row (table `nodes`, touched every 10 s) was seen in the last 30 s. A node that stops cleanly leaves the list at once; one that crashes, within 30 s. */
                         nodes: {
                             /** @description host name and process id */
                             id: string;
+                            /**
+                             * Format: uuid
+                             * @description this run of the node (a new one at each start): its row in `nodes`
+                             */
+                            instance: string;
                             version: string;
                             uptimeSeconds: number;
-                            /** @description what /health/ready says on this node (ok or degraded) */
+                            /** @description what /health/ready said on that node at its last beat (ok or degraded); now, for the answering node */
                             ready: boolean;
+                            /** @description since its last beat (nodes beat every 10 s; one silent for 30 s is not listed); 0 for the answering node */
+                            seenSecondsAgo: number;
+                            /** @description the node that answered this request */
+                            answering: boolean;
                         }[];
                         /** @description This node over the last minute or so */
                         http: {
@@ -22541,7 +22550,7 @@ export interface operations {
                             /** Format: date */
                             day: string;
                             signups: number;
-                            /** @description distinct users who signed in or used a session that day (a session counts on the day it was opened and the day it was last used) */
+                            /** @description distinct users who signed in or refreshed a session that UTC day: every sign-in and every refresh-token rotation is stored with its time. Calls made only with an access token (valid for minutes, issued the day before) or with an API key are not counted. */
                             activeUsers: number;
                         }[];
                     };

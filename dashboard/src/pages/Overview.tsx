@@ -54,10 +54,10 @@ export function Overview () {
               <ul>{a.breakers.map((b) => <li key={b.name}>{b.name}: <span className='badge bad'>{b.state}</span></li>)}</ul>
             </>
           )}
-          <h3>Nodes</h3>
+          <h3>Nodes ({a?.nodes.length ?? '…'})</h3>
           <ul>
             {(a?.nodes ?? []).map((n) => (
-              <li key={n.id}>{n.id}: {n.ready ? 'ready' : 'not ready'}, up {Math.round(n.uptimeSeconds / 60)} min</li>
+              <li key={n.instance}>{n.id}{n.answering ? ' (answered this page)' : ''}: {n.ready ? 'ready' : 'not ready'}, {n.version}, up {Math.round(n.uptimeSeconds / 60)} min{n.answering ? '' : `, seen ${n.seenSecondsAgo} s ago`}</li>
             ))}
           </ul>
           {health.data !== undefined && <p className='muted'>Version {health.data.version}, queue {health.data.queue}, migrations {health.data.migrations.applied}/{health.data.migrations.expected}</p>}
