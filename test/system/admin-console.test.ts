@@ -2,7 +2,7 @@
 // `backplane start` with seeded data and a real agent (examples/agent.ts). Every page is checked
 // with axe-core (0 serious/critical) and under the console's CSP (0 violations); screenshots of
 // the overview and of a live execution go to docs/images/ for the README.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { totpCode } from '../helpers/mfa.ts'
 import { projectRoot, spawnBackplane, type BackplaneProcess } from '../helpers/process.ts'
 import { requireServices } from '../helpers/services.ts'
-import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, seedDeadLetter, watchCsp } from './admin-console-serve.ts'
+import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, createAdmin, seedDeadLetter, watchCsp } from './admin-console-serve.ts'
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const mustRun = requireServices || process.env.BACKPLANE_REQUIRE_BROWSER === '1' || (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false')
@@ -39,15 +39,6 @@ let receiver: Server
 const received: string[] = []
 let memberToken = ''
 let taskId = ''
-
-function createAdmin (databaseUrl: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ['src/main.ts', 'create-admin', '--email', admin.email, '--name', 'Root', '--password-stdin'], {
-      cwd: projectRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', BACKPLANE_SECRET: SECRET, DATABASE_URL: databaseUrl }, timeout: 60_000
-    }, (err, _out, stderr) => { if (err) reject(new Error(stderr)); else resolve() })
-    child.stdin?.end(admin.password)
-  })
-}
 
 async function call<T> (method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number, json: T }> {
   const res = await fetch(`${bp.url}/api/v1${path}`, {
@@ -77,7 +68,7 @@ run('admin console in Chromium (#16)', () => {
   beforeAll(async () => {
     await buildConsole()
     db = await createTestDatabase()
-    await createAdmin(db.url)
+    await createAdmin(db.url, admin, SECRET)
     // A webhook receiver on loopback (WEBHOOKS_ALLOW_PRIVATE) that records each delivery's webhook-id.
     receiver = createServer((req, res) => { received.push(String(req.headers['webhook-id'])); req.resume(); res.end('ok') })
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
