@@ -191,6 +191,47 @@ run('admin console in Chromium (#16)', () => {
     await page.getByRole('heading', { name: 'Users', exact: true }).waitFor()
   })
 
+  it('invites someone and creates an account from the users page\'s form', async () => {
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Users' }).click()
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor()
+    const invited = uniqueEmail('invited')
+    await page.getByLabel('Email', { exact: true }).fill(invited)
+    await page.getByRole('button', { name: 'Send invitation' }).click()
+    await page.getByRole('status').filter({ hasText: `Invitation sent to ${invited}.` }).waitFor()
+    const created = uniqueEmail('created')
+    await page.getByLabel('Email', { exact: true }).fill(created)
+    await page.getByLabel('Name', { exact: true }).fill('Made In The Console')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('status').filter({ hasText: `Created ${created}` }).waitFor()
+    await page.getByRole('link', { name: created }).waitFor()
+    const listed = await call<{ items: Array<{ email: string, name: string, status: string }> }>('GET', `/admin/users?q=${encodeURIComponent(created)}`, adminToken)
+    expect(listed.json.items).toEqual([expect.objectContaining({ email: created, name: 'Made In The Console', status: 'active' })])
+    await checkPage('users with forms')
+  })
+
+  it('ends one session of a user from the keyboard, after confirmation: that token is refused, the other still works', async () => {
+    const someone = { email: uniqueEmail('two-sessions'), password: strongPassword() }
+    expect((await call('POST', '/auth/register', null, someone)).status).toBe(202)
+    const tokens = await Promise.all([1, 2].map(async () => (await call<{ accessToken: string }>('POST', '/auth/login', null, someone)).json.accessToken))
+    const statuses = async () => Promise.all(tokens.map(async (t) => (await call('GET', '/users/me', t)).status))
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Users' }).click()
+    await page.getByLabel('Search').fill(someone.email)
+    await page.getByRole('link', { name: someone.email }).click()
+    await page.getByRole('heading', { name: someone.email }).waitFor()
+    const revoke = page.getByRole('button', { name: 'Revoke', exact: true })
+    await expect.poll(() => revoke.count()).toBe(2)
+    await checkPage('user sessions')
+    // Keyboard only: Enter on "Revoke" asks first (focus on the confirmation); nothing has ended yet.
+    await revoke.first().focus()
+    await page.keyboard.press('Enter')
+    await page.getByRole('alertdialog').getByText('End this session now?').waitFor()
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Confirm revoke')
+    expect(await statuses()).toEqual([200, 200])
+    await page.keyboard.press('Enter')
+    await expect.poll(() => revoke.count()).toBe(1)
+    expect((await statuses()).sort()).toEqual([200, 401])
+  })
+
   it('runs a task and watches its execution complete live through the agent', async () => {
     await page.goto(`${web.origin}/admin/tasks/${taskId}`)
     await signIn(admin, `/admin/tasks/${taskId}`)
