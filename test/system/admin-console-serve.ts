@@ -11,6 +11,16 @@ export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'se
 
 export const dist = fileURLToPath(new URL('../../dashboard/dist', import.meta.url))
 
+/** createAdmin runs `backplane create-admin` against a database, the password on stdin. */
+export function createAdmin (databaseUrl: string, who: { email: string, password: string }, secret: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, ['src/main.ts', 'create-admin', '--email', who.email, '--name', 'Root', '--password-stdin'], {
+      cwd: projectRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', BACKPLANE_SECRET: secret, DATABASE_URL: databaseUrl }, timeout: 60_000
+    }, (err, _out, stderr) => { if (err) reject(new Error(stderr)); else resolve() })
+    child.stdin?.end(who.password)
+  })
+}
+
 /** buildConsole builds dashboard/dist when it is missing (npm ci builds it through prepare). */
 export async function buildConsole (): Promise<void> {
   if (existsSync(`${dist}/index.html`)) return

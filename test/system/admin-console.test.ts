@@ -2,7 +2,7 @@
 // `backplane start` with seeded data and a real agent (examples/agent.ts). Every page is checked
 // with axe-core (0 serious/critical) and under the console's CSP (0 violations); screenshots of
 // the overview and of a live execution go to docs/images/ for the README.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { totpCode } from '../helpers/mfa.ts'
 import { projectRoot, spawnBackplane, type BackplaneProcess } from '../helpers/process.ts'
 import { CHROMIUM_ARGS, chromiumPath, haveChromium, mustRunBrowser } from '../helpers/browser.ts'
-import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, seedDeadLetter, watchCsp } from './admin-console-serve.ts'
+import { CONSOLE_CSP, axeViolations, buildConsole, consoleOrigin, createAdmin, seedDeadLetter, watchCsp } from './admin-console-serve.ts'
 
 const SECRET = 'admin-console-e2e-secret-0123456789abcdef'
 const images = new URL('../../docs/images/', import.meta.url)
@@ -35,15 +35,6 @@ let receiver: Server
 const received: string[] = []
 let memberToken = ''
 let taskId = ''
-
-function createAdmin (databaseUrl: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, ['src/main.ts', 'create-admin', '--email', admin.email, '--name', 'Root', '--password-stdin'], {
-      cwd: projectRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', BACKPLANE_SECRET: SECRET, DATABASE_URL: databaseUrl }, timeout: 60_000
-    }, (err, _out, stderr) => { if (err) reject(new Error(stderr)); else resolve() })
-    child.stdin?.end(admin.password)
-  })
-}
 
 async function call<T> (method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number, json: T }> {
   const res = await fetch(`${bp.url}/api/v1${path}`, {
@@ -73,7 +64,7 @@ run('admin console in Chromium (#16)', () => {
   beforeAll(async () => {
     await buildConsole()
     db = await createTestDatabase()
-    await createAdmin(db.url)
+    await createAdmin(db.url, admin, SECRET)
     // A webhook receiver on loopback (WEBHOOKS_ALLOW_PRIVATE) that records each delivery's webhook-id.
     receiver = createServer((req, res) => { received.push(String(req.headers['webhook-id'])); req.resume(); res.end('ok') })
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
@@ -194,6 +185,47 @@ run('admin console in Chromium (#16)', () => {
     await page.keyboard.press('Tab')
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Users', exact: true }).waitFor()
+  })
+
+  it('invites someone and creates an account from the users page\'s form', async () => {
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Users' }).click()
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor()
+    const invited = uniqueEmail('invited')
+    await page.getByLabel('Email', { exact: true }).fill(invited)
+    await page.getByRole('button', { name: 'Send invitation' }).click()
+    await page.getByRole('status').filter({ hasText: `Invitation sent to ${invited}.` }).waitFor()
+    const created = uniqueEmail('created')
+    await page.getByLabel('Email', { exact: true }).fill(created)
+    await page.getByLabel('Name', { exact: true }).fill('Made In The Console')
+    await page.getByRole('button', { name: 'Create account' }).click()
+    await page.getByRole('status').filter({ hasText: `Created ${created}` }).waitFor()
+    await page.getByRole('link', { name: created }).waitFor()
+    const listed = await call<{ items: Array<{ email: string, name: string, status: string }> }>('GET', `/admin/users?q=${encodeURIComponent(created)}`, adminToken)
+    expect(listed.json.items).toEqual([expect.objectContaining({ email: created, name: 'Made In The Console', status: 'active' })])
+    await checkPage('users with forms')
+  })
+
+  it('ends one session of a user from the keyboard, after confirmation: that token is refused, the other still works', async () => {
+    const someone = { email: uniqueEmail('two-sessions'), password: strongPassword() }
+    expect((await call('POST', '/auth/register', null, someone)).status).toBe(202)
+    const tokens = await Promise.all([1, 2].map(async () => (await call<{ accessToken: string }>('POST', '/auth/login', null, someone)).json.accessToken))
+    const statuses = async () => Promise.all(tokens.map(async (t) => (await call('GET', '/users/me', t)).status))
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Users' }).click()
+    await page.getByLabel('Search').fill(someone.email)
+    await page.getByRole('link', { name: someone.email }).click()
+    await page.getByRole('heading', { name: someone.email }).waitFor()
+    const revoke = page.getByRole('button', { name: 'Revoke', exact: true })
+    await expect.poll(() => revoke.count()).toBe(2)
+    await checkPage('user sessions')
+    // Keyboard only: Enter on "Revoke" asks first (focus on the confirmation); nothing has ended yet.
+    await revoke.first().focus()
+    await page.keyboard.press('Enter')
+    await page.getByRole('alertdialog').getByText('End this session now?').waitFor()
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Confirm revoke')
+    expect(await statuses()).toEqual([200, 200])
+    await page.keyboard.press('Enter')
+    await expect.poll(() => revoke.count()).toBe(1)
+    expect((await statuses()).sort()).toEqual([200, 401])
   })
 
   it('runs a task and watches its execution complete live through the agent', async () => {

@@ -1,20 +1,8 @@
 import { useQuery } from '@tanstack/react-query'
 import { useSession } from '../session/context.ts'
 import { unwrap } from '../session/api.ts'
-import { callPending } from '../api/pending.ts'
 import { BarChart } from '../ui/BarChart.tsx'
 import { Loading, ProblemAlert } from '../ui/Problem.tsx'
-
-interface AnalyticsOverview {
-  nodes: Array<{ id: string, uptimeSeconds: number, ready: boolean }>
-  http: { requestsPerSecond: number, errorRate: number, p99Ms: number | null }
-  queue: { depth: number, deadLetters: number }
-  agentsOnline: number
-  executions24h: Record<string, number>
-  dependencies: Array<{ name: string, state: string, latencyMs: number }>
-  breakers?: Array<{ name: string, state: string }>
-}
-interface UserDays { days: Array<{ day: string, signups: number, activeUsers: number }> }
 
 const tone = (s: string) => (s === 'succeeded' || s === 'ok' ? 'good' : s === 'failed' || s === 'timed_out' || s === 'fail' ? 'bad' : '')
 
@@ -24,78 +12,62 @@ export function Overview () {
   const refetchInterval = 10_000
   const health = useQuery({ queryKey: ['health'], refetchInterval, queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/health')) })
   const queue = useQuery({ queryKey: ['queue'], refetchInterval, queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/queue')) })
-  const analytics = useQuery({ queryKey: ['analytics', 'overview'], refetchInterval, queryFn: () => callPending<AnalyticsOverview>(api, 'GET', '/api/v1/admin/analytics/overview') })
-  const users = useQuery({ queryKey: ['analytics', 'users'], queryFn: () => callPending<UserDays>(api, 'GET', '/api/v1/admin/analytics/users?days=14') })
-  const online = useQuery({
-    queryKey: ['agents', 'online'],
-    refetchInterval,
-    queryFn: async () => unwrap(await api.client.GET('/api/v1/agents', { params: { query: { status: 'online', limit: 100 } } })).items.length
-  })
-  const since = new Date(Date.now() - 86_400_000).toISOString()
-  const runs = useQuery({
-    queryKey: ['executions', '24h'],
-    refetchInterval,
-    enabled: analytics.isSuccess && analytics.data === null,
-    queryFn: async () => unwrap(await api.client.GET('/api/v1/executions', { params: { query: { from: since, limit: 100 } } })).items
-  })
+  const analytics = useQuery({ queryKey: ['analytics', 'overview'], refetchInterval, queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/analytics/overview')) })
+  const users = useQuery({ queryKey: ['analytics', 'users'], queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/analytics/users', { params: { query: { days: 14 } } })) })
 
-  const a = analytics.data ?? null
-  const depth = queue.data?.queues.reduce((n, q) => n + q.queued + q.active, 0) ?? 0
-  const dead = queue.data?.queues.reduce((n, q) => n + q.deadLetters, 0) ?? 0
-  const byStatus: Record<string, number> = a?.executions24h ?? {}
-  if (a === null) for (const r of runs.data ?? []) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1
+  const a = analytics.data
+  const byStatus = a?.executions24h ?? {}
 
   return (
     <>
       <h1>Overview</h1>
-      <ProblemAlert error={health.error ?? queue.error} />
+      <ProblemAlert error={health.error ?? queue.error ?? analytics.error} />
       <section aria-labelledby='kpi' className='cards'>
         <h2 id='kpi' className='sr-only'>Key figures</h2>
         <dl>
           <div><dt>Status</dt><dd className={`badge ${tone(health.data?.status ?? '')}`}>{health.data?.status ?? '…'}</dd></div>
-          <div><dt>Queue depth</dt><dd>{a?.queue.depth ?? depth}</dd></div>
-          <div><dt>Dead letters</dt><dd>{a?.queue.deadLetters ?? dead}</dd></div>
-          <div><dt>Agents online</dt><dd>{a?.agentsOnline ?? online.data ?? '…'}</dd></div>
-          {a !== null && <div><dt>Requests/s</dt><dd>{a.http.requestsPerSecond.toFixed(1)}</dd></div>}
-          {a !== null && <div><dt>Error rate</dt><dd>{(a.http.errorRate * 100).toFixed(2)} %</dd></div>}
-          {a !== null && <div><dt>p99 latency</dt><dd>{a.http.p99Ms === null ? '—' : `${a.http.p99Ms} ms`}</dd></div>}
+          <div><dt>Queue depth</dt><dd>{a?.queue.depth ?? '…'}</dd></div>
+          <div><dt>Dead letters</dt><dd>{a?.queue.deadLetters ?? '…'}</dd></div>
+          <div><dt>Agents online</dt><dd>{a?.agentsOnline ?? '…'}</dd></div>
+          {a !== undefined && <div><dt>Requests/s</dt><dd>{a.http.requestsPerSecond.toFixed(1)}</dd></div>}
+          {a !== undefined && <div><dt>Error rate</dt><dd>{(a.http.errorRate * 100).toFixed(2)} %</dd></div>}
+          {a !== undefined && <div><dt>p99 latency</dt><dd>{a.http.p99Ms === null ? '—' : `${a.http.p99Ms} ms`}</dd></div>}
         </dl>
       </section>
       <div className='grid'>
         <section aria-labelledby='deps'>
           <h2 id='deps'>Dependencies</h2>
-          {health.isPending
+          {analytics.isPending
             ? <Loading what='health' />
             : (
               <table>
                 <thead><tr><th scope='col'>Dependency</th><th scope='col'>State</th><th scope='col'>Latency</th></tr></thead>
                 <tbody>
-                  {(a?.dependencies ?? Object.entries(health.data?.checks ?? {}).map(([name, c]) => ({ name, state: c.status, latencyMs: c.ms }))).map((d) => (
+                  {(a?.dependencies ?? []).map((d) => (
                     <tr key={d.name}><th scope='row'>{d.name}</th><td><span className={`badge ${tone(d.state)}`}>{d.state}</span></td><td>{d.latencyMs} ms</td></tr>
                   ))}
                 </tbody>
               </table>)}
-          {a?.breakers !== undefined && a.breakers.length > 0 && (
+          {a !== undefined && a.breakers.length > 0 && (
             <>
               <h3>Circuit breakers not closed</h3>
               <ul>{a.breakers.map((b) => <li key={b.name}>{b.name}: <span className='badge bad'>{b.state}</span></li>)}</ul>
             </>
           )}
-          <h3>Nodes</h3>
+          <h3>Nodes ({a?.nodes.length ?? '…'})</h3>
           <ul>
-            {(a?.nodes ?? (health.data === undefined ? [] : [{ id: health.data.node.id, uptimeSeconds: health.data.node.uptimeSeconds, ready: health.data.status === 'ok' }])).map((n) => (
-              <li key={n.id}>{n.id}: {n.ready ? 'ready' : 'not ready'}, up {Math.round(n.uptimeSeconds / 60)} min</li>
+            {(a?.nodes ?? []).map((n) => (
+              <li key={n.instance}>{n.id}{n.answering ? ' (answered this page)' : ''}: {n.ready ? 'ready' : 'not ready'}, {n.version}, up {Math.round(n.uptimeSeconds / 60)} min{n.answering ? '' : `, seen ${n.seenSecondsAgo} s ago`}</li>
             ))}
           </ul>
           {health.data !== undefined && <p className='muted'>Version {health.data.version}, queue {health.data.queue}, migrations {health.data.migrations.applied}/{health.data.migrations.expected}</p>}
         </section>
         <section aria-labelledby='charts'>
           <h2 id='charts'>Activity</h2>
-          <BarChart title={a === null ? 'Executions in the last 24 h (latest 100)' : 'Executions in the last 24 h'} bars={Object.entries(byStatus).map(([label, value]) => ({ label, value, tone: tone(label) }))} />
+          <BarChart title='Executions in the last 24 h' bars={Object.entries(byStatus).map(([label, value]) => ({ label, value, tone: tone(label) }))} />
           <BarChart title='Queue depth per job' bars={(queue.data?.queues ?? []).map((q) => ({ label: q.name, value: q.queued + q.active }))} />
-          {users.data != null && <BarChart title='Sign-ups per day (14 days)' bars={users.data.days.map((d) => ({ label: d.day, value: d.signups }))} />}
-          {users.data != null && <BarChart title='Active users per day (14 days)' bars={users.data.days.map((d) => ({ label: d.day, value: d.activeUsers }))} />}
-          {a === null && analytics.isSuccess && <p className='muted'>Request rate, error rate, p99 and user charts appear when this Backplane serves /api/v1/admin/analytics.</p>}
+          {users.data !== undefined && <BarChart title='Sign-ups per day (14 days)' bars={users.data.days.map((d) => ({ label: d.day, value: d.signups }))} />}
+          {users.data !== undefined && <BarChart title='Active users per day (14 days)' bars={users.data.days.map((d) => ({ label: d.day, value: d.activeUsers }))} />}
         </section>
       </div>
     </>

@@ -3,14 +3,10 @@ import { useParams } from 'react-router'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSession } from '../session/context.ts'
 import { unwrap } from '../session/api.ts'
-import { callPending } from '../api/pending.ts'
 import { ConfirmAction } from '../ui/Confirm.tsx'
 import { Loading, ProblemAlert } from '../ui/Problem.tsx'
 import { AuditTable } from './AuditTable.tsx'
 import { when } from '../lib/format.ts'
-
-interface Session { id: string, createdAt?: string, lastUsedAt?: string | null, ip?: string | null, userAgent?: string | null }
-interface ApiKey { id: string, name?: string, prefix?: string, scopes?: string[], createdAt?: string, lastUsedAt?: string | null, expiresAt?: string | null, revokedAt?: string | null }
 
 /** UserDetail shows one account: status, roles (the last-admin rule is the API's), sessions, API keys and audit trail. */
 export function UserDetail () {
@@ -18,8 +14,8 @@ export function UserDetail () {
   const { api } = useSession()
   const queries = useQueryClient()
   const user = useQuery({ queryKey: ['user', id], queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/users/{id}', { params: { path: { id } } })) })
-  const sessions = useQuery({ queryKey: ['user', id, 'sessions'], queryFn: () => callPending<{ items: Session[] }>(api, 'GET', `/api/v1/admin/users/${id}/sessions`) })
-  const keys = useQuery({ queryKey: ['user', id, 'keys'], queryFn: () => callPending<{ items: ApiKey[] }>(api, 'GET', `/api/v1/admin/users/${id}/api-keys`) })
+  const sessions = useQuery({ queryKey: ['user', id, 'sessions'], queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/users/{id}/sessions', { params: { path: { id } } })) })
+  const keys = useQuery({ queryKey: ['user', id, 'keys'], queryFn: async () => unwrap(await api.client.GET('/api/v1/admin/users/{id}/api-keys', { params: { path: { id } } })) })
   const [roles, setRoles] = useState<string | null>(null)
   const refresh = () => queries.invalidateQueries({ queryKey: ['user', id] })
   const patch = async (body: { status?: 'active' | 'disabled', roles?: string[] }) => {
@@ -55,13 +51,13 @@ export function UserDetail () {
       <section aria-labelledby='sessions'>
         <h2 id='sessions'>Sessions</h2>
         <ProblemAlert error={sessions.error} />
-        {sessions.data === null && <p className='muted'>This Backplane does not list a user's sessions yet (GET /api/v1/admin/users/:id/sessions). Disabling the account ends them all.</p>}
-        {sessions.data != null && (
+        {sessions.data?.items.length === 0 && <p>No live sessions.</p>}
+        {sessions.data !== undefined && sessions.data.items.length > 0 && (
           <table>
             <thead><tr><th scope='col'>Started</th><th scope='col'>Last used</th><th scope='col'>From</th><th scope='col'><span className='sr-only'>Actions</span></th></tr></thead>
             <tbody>{sessions.data.items.map((s) => (
               <tr key={s.id}><td>{when(s.createdAt)}</td><td>{when(s.lastUsedAt)}</td><td>{s.ip ?? '—'} {s.userAgent ?? ''}</td>
-                <td><ConfirmAction label='Revoke' question='End this session now?' onConfirm={async () => { await callPending(api, 'DELETE', `/api/v1/admin/users/${id}/sessions/${s.id}`); await refresh() }} /></td>
+                <td><ConfirmAction label='Revoke' question='End this session now?' onConfirm={async () => { unwrap(await api.client.DELETE('/api/v1/admin/users/{id}/sessions/{sessionId}', { params: { path: { id, sessionId: s.id } } })); await refresh() }} /></td>
               </tr>))}
             </tbody>
           </table>)}
@@ -69,9 +65,8 @@ export function UserDetail () {
       <section aria-labelledby='keys'>
         <h2 id='keys'>API keys</h2>
         <ProblemAlert error={keys.error} />
-        {keys.data === null && <p className='muted'>This Backplane does not list a user's API keys yet (GET /api/v1/admin/users/:id/api-keys).</p>}
-        {keys.data != null && (
-          <ul>{keys.data.items.map((k) => <li key={k.id}>{k.name ?? k.id} {k.prefix ?? ''} — scopes {(k.scopes ?? []).join(', ') || 'none'}, last used {when(k.lastUsedAt)}{k.revokedAt == null ? '' : `, revoked ${when(k.revokedAt)}`}</li>)}</ul>
+        {keys.data !== undefined && (
+          <ul>{keys.data.items.map((k) => <li key={k.id}>{k.name} {k.prefix} — scopes {k.scopes.join(', ') || 'none'}, last used {when(k.lastUsedAt)}{k.revokedAt == null ? '' : `, revoked ${when(k.revokedAt)}`}</li>)}</ul>
         )}
         {keys.data?.items.length === 0 && <p>No API keys.</p>}
       </section>

@@ -1,18 +1,10 @@
 import { useState } from 'react'
 import type { FormEvent } from 'react'
-import { ProblemError } from './api.ts'
-import type { Api, Problem } from './api.ts'
-import type { TokenPair } from './tokens.ts'
+import { unwrap } from './api.ts'
+import type { Api } from './api.ts'
 import { ProblemAlert } from '../ui/Problem.tsx'
 
 interface Challenge { status: 'mfa_required' | 'mfa_enrolment_required', challengeToken: string, methods: string[] }
-
-async function post (api: Api, path: string, body: unknown): Promise<{ status: number, json: unknown }> {
-  const res = await fetch(`${api.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  const json: unknown = res.status === 204 ? null : await res.json().catch(() => null)
-  if (!res.ok) throw new ProblemError({ status: res.status, ...(json as Problem | null) })
-  return { status: res.status, json }
-}
 
 /**
  * SignIn is the console's sign-in: email and password, then the second factor when the API
@@ -32,13 +24,12 @@ export function SignIn ({ api }: { api: Api }) {
     setError(null)
     try {
       if (challenge === null) {
-        const { status, json } = await post(api, '/api/v1/auth/login', { email, password })
-        if (status === 202) setChallenge(json as Challenge)
-        else api.tokens.set(json as TokenPair)
+        const answer = unwrap(await api.client.POST('/api/v1/auth/login', { body: { email, password } }))
+        if ('challengeToken' in answer) setChallenge(answer)
+        else api.tokens.set(answer)
       } else {
         const answer = /^\d{6}$/.test(code.trim()) ? { code: code.trim() } : { recoveryCode: code.trim() }
-        const { json } = await post(api, '/api/v1/auth/mfa/verify', { challengeToken: challenge.challengeToken, ...answer })
-        api.tokens.set(json as TokenPair)
+        api.tokens.set(unwrap(await api.client.POST('/api/v1/auth/mfa/verify', { body: { challengeToken: challenge.challengeToken, ...answer } })))
       }
     } catch (err) {
       setError(err)

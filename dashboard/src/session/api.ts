@@ -31,15 +31,12 @@ export function unwrap<T> (answer: { data?: T, error?: unknown, response: Respon
   return answer.data as T
 }
 
-async function refreshPair (baseUrl: string, refreshToken: string): Promise<TokenPair | null> {
-  const res = await fetch(`${baseUrl}/api/v1/auth/refresh`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refreshToken })
-  })
-  if (res.status === 401 || res.status === 403 || res.status === 400) return null
-  if (!res.ok) throw new Error(`refresh: ${res.status}`)
-  return await res.json() as TokenPair
+/** refreshPair rotates the refresh token through the typed client (one without a token: the refresh token is the credential). */
+async function refreshPair (auth: BackplaneClient, refreshToken: string): Promise<TokenPair | null> {
+  const { data, response } = await auth.POST('/api/v1/auth/refresh', { body: { refreshToken } })
+  if (response.status === 401 || response.status === 403 || response.status === 400) return null
+  if (!response.ok || data === undefined) throw new Error(`refresh: ${response.status}`)
+  return data
 }
 
 /** Api is the console's one typed client and the session it calls with. */
@@ -54,7 +51,9 @@ export interface Api {
  * token; a 401 triggers one refresh and one retry, and a refused refresh signs the console out.
  */
 export function createApi (baseUrl = ''): Api {
-  const tokens = new TokenStore((rt) => refreshPair(baseUrl, rt))
+  const origin = baseUrl === '' ? globalThis.location.origin : baseUrl
+  const auth = createBackplaneClient({ baseUrl: origin })
+  const tokens = new TokenStore((rt) => refreshPair(auth, rt))
   const retrying = async (request: Request): Promise<Response> => {
     const again = request.clone()
     const res = await fetch(request)
@@ -65,7 +64,7 @@ export function createApi (baseUrl = ''): Api {
     return await fetch(again)
   }
   const client = createBackplaneClient({
-    baseUrl: baseUrl === '' ? globalThis.location.origin : baseUrl,
+    baseUrl: origin,
     getToken: () => tokens.accessToken(),
     fetch: retrying
   })

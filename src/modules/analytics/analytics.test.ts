@@ -65,6 +65,22 @@ describe('admin analytics', () => {
     expect(body.days.slice(0, -1).every((d: { signups: number }) => d.signups === 0)).toBe(true)
   })
 
+  it('users: a user is active on each day they signed in or refreshed a session, not only the first and the last', async () => {
+    // A session opened three days ago and refreshed two days ago and yesterday (each rotation is a
+    // refresh_tokens row with its time); before #16's fix only its first and last-used days counted.
+    const someone = await makeUser(t.app)
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000)
+    await t.app.dbPool.query('UPDATE sessions SET created_at = $2, last_used_at = $3 WHERE id = $1', [someone.sessionId, ago(3), ago(1)])
+    await t.app.dbPool.query('UPDATE refresh_tokens SET created_at = $2 WHERE session_id = $1', [someone.sessionId, ago(3)])
+    for (const [i, days] of [2, 1].entries()) {
+      await t.app.dbPool.query('INSERT INTO refresh_tokens (id, session_id, token_hash, created_at) VALUES (gen_random_uuid(), $1, $2, $3)', [someone.sessionId, `analytics-test-${i}-${someone.sessionId}`, ago(days)])
+    }
+    const body = (await t.app.inject(as(admin, { method: 'GET', url: '/api/v1/admin/analytics/users?days=5' }))).json()
+    const day = (d: number) => ago(d).toISOString().slice(0, 10)
+    const active = Object.fromEntries(body.days.map((d: { day: string, activeUsers: number }) => [d.day, d.activeUsers]))
+    expect([active[day(4)], active[day(3)], active[day(2)], active[day(1)]]).toEqual([0, 1, 1, 1])
+  })
+
   it('RC-01: ranges are bounded: days outside 1..90 or not a number is a 400', async () => {
     for (const days of ['0', '91', '-1', '1e9', 'week']) {
       const res = await t.app.inject(as(admin, { method: 'GET', url: `/api/v1/admin/analytics/executions?days=${days}` }))

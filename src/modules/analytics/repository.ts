@@ -1,13 +1,13 @@
 import { count, gte, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db.ts'
 import { agents } from '../agents/index.ts'
-import { sessions } from '../auth/index.ts'
+import { refreshTokens, sessions } from '../auth/index.ts'
 import { executions } from '../executions/index.ts'
 import { users } from '../users/index.ts'
 
 /**
  * createAnalyticsRepository holds the aggregate queries: each one is a GROUP BY over an indexed
- * time range (executions_created_idx, users_created_at_idx), so its cost is bounded by the range.
+ * time range (executions_created_idx, users_created_at_idx, refresh_tokens_created_idx), so its cost is bounded by the range.
  */
 export function createAnalyticsRepository (db: Database) {
   return {
@@ -32,7 +32,7 @@ export function createAnalyticsRepository (db: Database) {
 
     /**
      * usersPerDay gives, for each UTC day from `since` to today, the accounts created and the
-     * distinct users whose session was opened or last used that day.
+     * distinct users who signed in or refreshed a session that day (refresh_tokens_created_idx).
      */
     async usersPerDay (since: Date): Promise<Array<{ day: string, signups: number, activeUsers: number }>> {
       const result = await db.execute<{ day: string, signups: number, active_users: number }>(sql`
@@ -42,9 +42,10 @@ export function createAnalyticsRepository (db: Database) {
           SELECT date_trunc('day', ${users.createdAt}, 'UTC') AS day, count(*)::int AS n FROM ${users}
           WHERE ${users.createdAt} >= ${since} GROUP BY 1
         ), activity AS (
-          SELECT ${sessions.userId} AS user_id, date_trunc('day', ${sessions.createdAt}, 'UTC') AS day FROM ${sessions} WHERE ${sessions.createdAt} >= ${since}
-          UNION
-          SELECT ${sessions.userId}, date_trunc('day', ${sessions.lastUsedAt}, 'UTC') FROM ${sessions} WHERE ${sessions.lastUsedAt} >= ${since}
+          -- One refresh_tokens row per sign-in and per rotation, kept with the session: who got tokens that day.
+          SELECT ${sessions.userId} AS user_id, date_trunc('day', ${refreshTokens.createdAt}, 'UTC') AS day
+          FROM ${refreshTokens} JOIN ${sessions} ON ${sessions.id} = ${refreshTokens.sessionId}
+          WHERE ${refreshTokens.createdAt} >= ${since}
         ), active AS (
           SELECT day, count(DISTINCT user_id)::int AS n FROM activity GROUP BY 1
         )

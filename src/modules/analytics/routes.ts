@@ -18,7 +18,7 @@ export function analyticsRoutes (analytics: AnalyticsService): FastifyPluginAsyn
       schema: {
         tags,
         operationId: 'getAnalyticsOverview',
-        summary: 'The operators\' overview: node, request rate, error rate and p99, queue, agents online, runs of the last 24 h, dependencies',
+        summary: 'The operators\' overview: live nodes, request rate, error rate and p99, queue, agents online, runs of the last 24 h, dependencies',
         description: `Request figures are the answering node's over about the last minute. ${cachedNote}`,
         response: { 200: OverviewSchema, ...problems }
       }

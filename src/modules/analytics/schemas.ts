@@ -11,15 +11,18 @@ export const DaysQuerySchema = Type.Object({
 /** DaysQuery is a parsed range. */
 export type DaysQuery = Static<typeof DaysQuerySchema>
 
-/** OverviewSchema is the console's first page: this node, its traffic, the queue, agents, runs of the last 24 h and each dependency. */
+/** OverviewSchema is the console's first page: the live nodes, this node's traffic, the queue, agents, runs of the last 24 h and each dependency. */
 export const OverviewSchema = Type.Object({
   generatedAt: Type.String({ format: 'date-time' }),
   nodes: Type.Array(Type.Object({
     id: Type.String({ maxLength: 300, description: 'host name and process id' }),
+    instance: Type.String({ format: 'uuid', description: 'this run of the node (a new one at each start): its row in `nodes`' }),
     version: Type.String({ maxLength: 50 }),
     uptimeSeconds: Count,
-    ready: Type.Boolean({ description: 'what /health/ready says on this node (ok or degraded)' })
-  }, { additionalProperties: false }), { maxItems: 100, description: 'The node that answered (nodes do not register with each other)' }),
+    ready: Type.Boolean({ description: 'what /health/ready said on that node at its last beat (ok or degraded); now, for the answering node' }),
+    seenSecondsAgo: Type.Integer({ minimum: 0, description: 'since its last beat (nodes beat every 10 s; one silent for 30 s is not listed); 0 for the answering node' }),
+    answering: Type.Boolean({ description: 'the node that answered this request' })
+  }, { additionalProperties: false }), { maxItems: 101, description: 'Every live node of the deployment: the answering node first, then each node whose presence row (table `nodes`, touched every 10 s) was seen in the last 30 s. A node that stops cleanly leaves the list at once; one that crashes, within 30 s.' }),
   http: Type.Object({
     requestsPerSecond: Type.Number({ minimum: 0 }),
     errorRate: Type.Number({ minimum: 0, maximum: 1, description: 'share of replies with a 5xx status' }),
@@ -62,7 +65,7 @@ export const UserSeriesSchema = Type.Object({
   days: Type.Array(Type.Object({
     day: Type.String({ format: 'date', maxLength: 10 }),
     signups: Count,
-    activeUsers: Type.Integer({ minimum: 0, description: 'distinct users who signed in or used a session that day (a session counts on the day it was opened and the day it was last used)' })
+    activeUsers: Type.Integer({ minimum: 0, description: 'distinct users who signed in or refreshed a session that UTC day: every sign-in and every refresh-token rotation is stored with its time. Calls made only with an access token (valid for minutes, issued the day before) or with an API key are not counted.' })
   }, { additionalProperties: false }), { maxItems: 91 })
 }, { additionalProperties: false })
 

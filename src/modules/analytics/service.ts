@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { EXECUTION_STATUSES } from '../executions/index.ts'
 import type { HttpWindow } from './http-window.ts'
+import type { Presence } from './presence.ts'
 import type { AnalyticsRepository } from './repository.ts'
 import type { ExecutionSeries, Overview, UserSeries } from './schemas.ts'
 
@@ -10,6 +11,8 @@ const DAY_MS = 86_400_000
 export interface AnalyticsDeps {
   repo: AnalyticsRepository
   http: HttpWindow
+  /** presence lists the other live nodes (each node's row in `nodes`). */
+  presence: Pick<Presence, 'instance' | 'live'>
   app: Pick<FastifyInstance, 'healthDetails' | 'queue' | 'breakers'>
   /** cacheMs is how long an answer is reused: a console polling every few seconds costs one query per period. */
   cacheMs?: number
@@ -17,7 +20,7 @@ export interface AnalyticsDeps {
 }
 
 /** createAnalyticsService computes the console's figures, each answer kept briefly so polling consoles share it. */
-export function createAnalyticsService ({ repo, http, app, cacheMs = 10_000, now = Date.now }: AnalyticsDeps) {
+export function createAnalyticsService ({ repo, http, app, presence, cacheMs = 10_000, now = Date.now }: AnalyticsDeps) {
   const kept = new Map<string, { until: number, value: Promise<unknown> }>()
   function cached<T> (key: string, compute: () => Promise<T>): Promise<T> {
     const at = now()
@@ -31,18 +34,22 @@ export function createAnalyticsService ({ repo, http, app, cacheMs = 10_000, now
   }
 
   return {
-    /** overview is this node, its traffic, the queue, agents, the last 24 h of runs and each dependency. */
+    /** overview is the live nodes, this node's traffic, the queue, agents, the last 24 h of runs and each dependency. */
     overview: (): Promise<Overview> => cached('overview', async () => {
       const since = new Date(now() - DAY_MS)
-      const [details, figures, queues, agentsOnline, byStatus] = await Promise.all([
-        app.healthDetails(), http.figures(), app.queue.stats(), repo.agentsOnline(), repo.executionsByStatus(since)
+      const [details, figures, queues, agentsOnline, byStatus, live] = await Promise.all([
+        app.healthDetails(), http.figures(), app.queue.stats(), repo.agentsOnline(), repo.executionsByStatus(since), presence.live()
       ])
       const executions24h: Record<string, number> = Object.fromEntries(EXECUTION_STATUSES.map((s) => [s, 0]))
       for (const { status, count } of byStatus) executions24h[status] = count
       const sum = (pick: (q: typeof queues[number]) => number) => queues.reduce((n, q) => n + pick(q), 0)
       return {
         generatedAt: new Date(now()).toISOString(),
-        nodes: [{ id: details.node.id, version: details.version, uptimeSeconds: details.node.uptimeSeconds, ready: details.status === 'ok' || details.status === 'degraded' }],
+        // This node as it is now (listed even before its first beat, or when not listening), then the others that beat lately.
+        nodes: [
+          { id: details.node.id, instance: presence.instance, version: details.version, uptimeSeconds: details.node.uptimeSeconds, ready: details.status === 'ok' || details.status === 'degraded', seenSecondsAgo: 0, answering: true },
+          ...live.filter((n) => n.instance !== presence.instance).map((n) => ({ ...n, answering: false }))
+        ],
         http: figures,
         queue: { depth: sum((q) => q.queued), active: sum((q) => q.active), failed: sum((q) => q.failed), deadLetters: sum((q) => q.deadLetters) },
         agentsOnline,

@@ -26,7 +26,7 @@ import { JwksSchema } from './schemas.ts'
 
 // The public surface other modules and the CLI may import (eslint: no-restricted-imports).
 export { hashPassword } from './passwords.ts'
-export { sessions } from './table.ts'
+export { refreshTokens, sessions } from './table.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
