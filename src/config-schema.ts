@@ -89,7 +89,9 @@ export const ConfigSchema = Type.Object({
   FILES_MAX_BYTES: Int(104857600, 1, 5497558138880, 'Largest file one upload may hold'),
   FILES_PROJECT_QUOTA_BYTES: Int(1073741824, 1, 1125899906842624, 'Total bytes of files one project may hold (its files, task attachments and run artifacts)'),
   FILES_LINK_TTL_SECONDS: Int(300, 10, 86400, 'Lifetime of a signed download link'),
-  FILES_ARTIFACT_RETENTION_DAYS: Int(30, 1, 36500, 'Run artifacts older than this are deleted')
+  FILES_ARTIFACT_RETENTION_DAYS: Int(30, 1, 36500, 'Run artifacts older than this are deleted'),
+  FILES_UPLOAD_TIMEOUT_MS: Int(3600000, 1000, 86400000, 'Longest one upload request may take (uploads are exempt from REQUEST_TIMEOUT_MS; a steady slow upload finishes within this)'),
+  FILES_UPLOAD_IDLE_TIMEOUT_MS: Int(30000, 1000, 600000, 'An upload that sends no byte for this long is dropped')
 }, { additionalProperties: true })
 
 /** RawConfig is the settings as validated: flat names, defaults filled in. */
