@@ -35,17 +35,17 @@ export function uploadRoutes (files: FilesService, bounds: UploadBounds): Fastif
 
     app.post('/api/v1/projects/:id/files', {
       config: { access: 'file:write', bodyTimeout: 'own' },
-      schema: { tags, operationId: 'uploadProjectFile', summary: 'Upload a file to a project (editors)', description, params: IdParams, querystring: UploadQuerySchema, response: { 201: FileSchema, ...problems } }
+      schema: { tags, operationId: 'uploadProjectFile', summary: 'Upload a file to a project (editors)', description, params: IdParams, querystring: UploadQuerySchema, consumes: ['application/octet-stream'], response: { 201: FileSchema, ...problems } }
     }, async (request, reply) => reply.code(201).send(await files.upload(actorOf(request), { kind: 'project', id: request.params.id }, uploadOf(request.query.name, request, bounds))))
 
     app.post('/api/v1/tasks/:id/files', {
       config: { access: 'file:write', bodyTimeout: 'own' },
-      schema: { tags, operationId: 'uploadTaskAttachment', summary: 'Attach a file to a task (editors of its project)', description, params: IdParams, querystring: UploadQuerySchema, response: { 201: FileSchema, ...problems } }
+      schema: { tags, operationId: 'uploadTaskAttachment', summary: 'Attach a file to a task (editors of its project)', description, params: IdParams, querystring: UploadQuerySchema, consumes: ['application/octet-stream'], response: { 201: FileSchema, ...problems } }
     }, async (request, reply) => reply.code(201).send(await files.upload(actorOf(request), { kind: 'task', id: request.params.id }, uploadOf(request.query.name, request, bounds))))
 
     app.post('/api/v1/executions/:id/artifacts', {
       config: { access: 'agent:work', bodyTimeout: 'own' },
-      schema: { tags: ['agents'], operationId: 'uploadExecutionArtifact', summary: 'Upload an artifact of a run the calling agent holds (logs, outputs)', description, params: IdParams, querystring: UploadQuerySchema, response: { 201: FileSchema, ...problems } }
+      schema: { tags: ['agents'], operationId: 'uploadExecutionArtifact', summary: 'Upload an artifact of a run the calling agent holds (logs, outputs)', description, params: IdParams, querystring: UploadQuerySchema, consumes: ['application/octet-stream'], response: { 201: FileSchema, ...problems } }
     }, async (request, reply) => reply.code(201).send(await files.uploadArtifact(actorOf(request), request.params.id, uploadOf(request.query.name, request, bounds))))
   }
 }

@@ -16,8 +16,14 @@ export const BACKPLANE_REALTIME_CLIENT = fileURLToPath(new URL('../../../sdk/rea
  */
 export async function generateSchemaTypes (document: OpenApiDocument, command: string = SDK_COMMAND): Promise<string> {
   const { default: openapiTS, astToString, COMMENT_HEADER } = await import('openapi-typescript')
+  const { default: ts } = await import('typescript')
+  // A file's bytes (`format: binary`, the upload routes' bodies) are a Blob to send, not a string.
+  const blob = ts.factory.createTypeReferenceNode(ts.factory.createIdentifier('Blob'))
   // A copy: openapi-typescript resolves references in place, and the caller may use the document again.
-  const ast = await openapiTS(optionalDefaults(structuredClone(document)), { silent: true })
+  const ast = await openapiTS(optionalDefaults(structuredClone(document)), {
+    silent: true,
+    transform: (schema) => schema.format === 'binary' ? blob : undefined
+  })
   return codeHeader(command) + COMMENT_HEADER + astToString(ast)
 }
 
