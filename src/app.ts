@@ -14,6 +14,7 @@ import breakers from './platform/breakers.ts'
 import db from './platform/db.ts'
 import health from './platform/health.ts'
 import healthDetails from './platform/health-details.ts'
+import bodyTimeout from './platform/body-timeout.ts'
 import lifecycle from './platform/lifecycle.ts'
 import metrics from './platform/metrics.ts'
 import operationsMetrics from './platform/operations-metrics.ts'
@@ -88,7 +89,9 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     // default: a slow-header socket lived up to 40 s with a 10 s headers timeout (HT-02).
     http: { connectionsCheckingInterval: connectionsCheckingInterval(config.http.headersTimeout) },
     bodyLimit: config.http.bodyLimit,
-    requestTimeout: config.http.requestTimeout,
+    // The longest any route may take to receive its request: uploads bound themselves (FILES_UPLOAD_*),
+    // every other body is held to REQUEST_TIMEOUT_MS by platform/body-timeout.ts (HT-02).
+    requestTimeout: Math.max(config.http.requestTimeout, config.files.uploadTimeoutMs),
     keepAliveTimeout: config.http.keepAliveTimeout,
     trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy : false,
     // A request that reaches a closing node on a connection it accepted is served (with Connection:
@@ -108,6 +111,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(errors)
   await app.register(traceContext)
   await app.register(lifecycle)
+  await app.register(bodyTimeout)
   await app.register(corsOrigins)
   await app.register(security)
   // Replies are compressed; request bodies are not decompressed (JSON bodies are small, and a

@@ -95,6 +95,8 @@ export const ConfigSchema = Type.Object({
   FILES_PROJECT_QUOTA_BYTES: Int(1073741824, 1, 1125899906842624, 'Total bytes of files one project may hold (its files, task attachments and run artifacts)'),
   FILES_LINK_TTL_SECONDS: Int(300, 10, 86400, 'Lifetime of a signed download link'),
   FILES_ARTIFACT_RETENTION_DAYS: Int(30, 1, 36500, 'Run artifacts older than this are deleted'),
+  FILES_UPLOAD_TIMEOUT_MS: Int(3600000, 1000, 86400000, 'Longest one upload request may take (uploads are exempt from REQUEST_TIMEOUT_MS; a steady slow upload finishes within this)'),
+  FILES_UPLOAD_IDLE_TIMEOUT_MS: Int(30000, 1000, 600000, 'An upload that sends no byte for this long is dropped'),
   NOTIFICATIONS_RETENTION_DAYS: Int(90, 1, 36500, 'Notifications older than this are deleted from every inbox'),
   NOTIFICATIONS_DIGEST_SECONDS: Int(300, 0, 86400, 'How long a user\'s first pending notification email waits for others to join it in one digest mail'),
   NOTIFICATIONS_KEY_EXPIRY_DAYS: Int(7, 1, 365, 'How many days before an API key expires its owner is notified (once per key)')

@@ -118,7 +118,9 @@ function toConfig (raw: RawConfig, source: Record<string, string>) {
       maxBytes: raw.FILES_MAX_BYTES,
       projectQuotaBytes: raw.FILES_PROJECT_QUOTA_BYTES,
       linkTtlSeconds: raw.FILES_LINK_TTL_SECONDS,
-      artifactRetentionDays: raw.FILES_ARTIFACT_RETENTION_DAYS
+      artifactRetentionDays: raw.FILES_ARTIFACT_RETENTION_DAYS,
+      uploadTimeoutMs: raw.FILES_UPLOAD_TIMEOUT_MS,
+      uploadIdleTimeoutMs: raw.FILES_UPLOAD_IDLE_TIMEOUT_MS
     },
     notifications: {
       retentionDays: raw.NOTIFICATIONS_RETENTION_DAYS,

@@ -4,6 +4,18 @@ import { registerDocsPage } from './docs-page.ts'
 import { correctDocument } from './openapi-document.ts'
 import { description, version } from '../lib/version.ts'
 
+/** The schema of a raw body (the file itself): documented only, since such routes parse no body to validate. */
+const BINARY_BODY = { type: 'string', format: 'binary', description: 'The bytes of the file; Content-Type declares their type' }
+
+/**
+ * documentedBody gives a route that takes its body raw (`consumes: ['application/octet-stream']` and no
+ * body schema: the upload routes) a binary request body in the document, so the typed client can send a file.
+ */
+function documentedBody<S extends { consumes?: unknown, body?: unknown }> (schema: S): S {
+  const raw = Array.isArray(schema.consumes) && schema.consumes.includes('application/octet-stream') && schema.body === undefined
+  return raw ? { ...schema, body: BINARY_BODY } : schema
+}
+
 /**
  * openapi builds the OpenAPI 3.1 document from the route schemas (`/openapi.json`) and serves the
  * interactive reference at `/docs`; both are off in production unless DOCS_ENABLED=true.
@@ -12,7 +24,7 @@ export default fp(async function openapi (app) {
   const { config } = app
   await app.register(swagger, {
     // platform/auth documents `security` on every protected /api/ route; a route left without it is public.
-    transform: ({ schema, url }) => ({ schema: schema?.security ? schema : { ...schema, security: [] }, url }),
+    transform: ({ schema, url }) => ({ schema: documentedBody(schema?.security ? schema : { ...schema, security: [] }), url }),
     transformObject: (document) => 'openapiObject' in document ? correctDocument(document.openapiObject) : document.swaggerObject,
     openapi: {
       openapi: '3.1.0',

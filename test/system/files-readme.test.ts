@@ -41,7 +41,7 @@ describe.skipIf(!tools)('the README files example', () => {
     child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
     expect(await new Promise<number | null>((resolve) => child.on('exit', resolve)), err).toBe(0)
-    expect(out).toBe('build\nbuild ok\n')
+    expect(out).toBe('build\ncontent-length: 9\nbuild ok\n')
     expect(await readFile(join(dir, 'copy.txt'), 'utf8')).toBe('build ok\n')
     const listed = await t.app.inject({ method: 'GET', url: `/api/v1/projects/${project}/files`, headers: { authorization: `Bearer ${user.accessToken}` } })
     expect(listed.json().items).toMatchObject([{ name: 'report.txt', size: 9, contentType: 'text/plain' }])

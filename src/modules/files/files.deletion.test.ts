@@ -88,10 +88,30 @@ describe('deleting files', () => {
     const runId = await runNow(t.app, owner, (await makeTask(t.app, owner, projectId)).id)
     await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/claim?wait=0' }))
     const id = (await t.app.inject(asAgent(agent, { method: 'POST', url: `/api/v1/executions/${runId}/artifacts?name=out.log`, headers: { 'content-type': 'text/plain' }, payload: 'log' }))).json().id as string
+    const { storageKey } = (await rowOf(id))!
     const day = 86_400_000
     await t.app.files.sweep(new Date(Date.now() + 6 * day))
     expect((await rowOf(id))?.status).toBe('active')
+    expect(await storage.size(storageKey)).toBe(3)
     await t.app.files.sweep(new Date(Date.now() + 8 * day))
     expect(await rowOf(id)).toBeUndefined()
+    expect(await storage.size(storageKey)).toBeUndefined()
+  })
+
+  it('keeps a run\'s artifacts with the run when its task is deleted (runs are history, never deleted), until retention', async () => {
+    const projectId = await makeProject(t.app, owner)
+    const agent = await registerAgent(t.app, owner, { projectId })
+    const taskId = (await makeTask(t.app, owner, projectId)).id
+    const runId = await runNow(t.app, owner, taskId)
+    await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/claim?wait=0' }))
+    const id = (await t.app.inject(asAgent(agent, { method: 'POST', url: `/api/v1/executions/${runId}/artifacts?name=build.log`, headers: { 'content-type': 'text/plain' }, payload: 'built' }))).json().id as string
+    const { storageKey } = (await rowOf(id))!
+    expect((await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/tasks/${taskId}` }))).statusCode).toBe(204)
+    await t.app.files.sweep(new Date())
+    expect((await rowOf(id))?.status).toBe('active')
+    expect(await storage.size(storageKey)).toBe(5)
+    await t.app.files.sweep(new Date(Date.now() + 8 * 86_400_000))
+    expect(await rowOf(id)).toBeUndefined()
+    expect(await storage.size(storageKey)).toBeUndefined()
   })
 })

@@ -147,6 +147,34 @@ for (const driver of ['local', 's3'] as const) {
       expect((await get('bytes=0-1,3-4')).statusCode).toBe(200)
     })
 
+    it('answers HEAD on downloads and signed links with the GET headers (length, type, disposition, ranges, ETag) and no body', async () => {
+      const bytes = Buffer.from('head of the report')
+      const file = (await upload(bytes, 'head.txt', 'text/plain')).json()
+      const { url } = (await t.app.inject(as(owner, { method: 'POST', url: `/api/v1/files/${file.id}/link` }))).json()
+      for (const [request, label] of [[as(owner, { method: 'HEAD' as const, url: `/api/v1/files/${file.id}/content` }), 'content'], [{ method: 'HEAD' as const, url }, 'signed']] as const) {
+        const head = await t.app.inject(request)
+        expect(head.statusCode, label).toBe(200)
+        expect(head.rawPayload.length, label).toBe(0)
+        expect(head.headers, label).toMatchObject({
+          'content-length': String(bytes.length),
+          'content-type': 'text/plain',
+          'content-disposition': 'attachment; filename="head.txt"; filename*=UTF-8\'\'head.txt',
+          'accept-ranges': 'bytes',
+          etag: `"${sha256(bytes)}"`
+        })
+      }
+      const get = await t.app.inject(as(owner, { method: 'GET', url: `/api/v1/files/${file.id}/content` }))
+      expect(get.headers.etag).toBe(`"${sha256(bytes)}"`)
+      const ranged = await t.app.inject(as(owner, { method: 'HEAD', url: `/api/v1/files/${file.id}/content`, headers: { range: 'bytes=5-8' } }))
+      expect(ranged.statusCode).toBe(206)
+      expect(ranged.headers['content-range']).toBe(`bytes 5-8/${bytes.length}`)
+      expect(ranged.headers['content-length']).toBe('4')
+      expect(ranged.rawPayload.length).toBe(0)
+      // Others' files stay 404 through HEAD too.
+      const stranger = await makeUser(t.app)
+      expect((await t.app.inject(as(stranger, { method: 'HEAD', url: `/api/v1/files/${file.id}/content` }))).statusCode).toBe(404)
+    })
+
     it('signs short-lived download links; a tampered or expired link is 403, a deleted file 404', async () => {
       const file = (await upload(Buffer.from('secret report'), 'report.txt', 'text/plain')).json()
       const link = await t.app.inject(as(owner, { method: 'POST', url: `/api/v1/files/${file.id}/link` }))

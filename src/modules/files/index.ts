@@ -52,6 +52,6 @@ export default defineModule({
     app.addHook('preClose', async () => { clearInterval(timer) })
     app.addHook('onClose', async () => { await storage.close() })
     await app.register(filesRoutes(files, app.securityEvents))
-    await app.register(uploadRoutes(files))
+    await app.register(uploadRoutes(files, { totalMs: app.config.files.uploadTimeoutMs, idleMs: app.config.files.uploadIdleTimeoutMs }))
   }, { name: 'files', dependencies: ['auth', 'rbac', 'events', 'security-events', 'projects', 'tasks', 'executions'] })
 })

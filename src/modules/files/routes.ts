@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { Readable } from 'node:stream'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
@@ -20,14 +21,16 @@ export function filesRoutes (files: FilesService, audit: SecurityEvents): Fastif
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
     // The bytes as an attachment, never rendered by the browser: a stored HTML or SVG file cannot run in the API's origin.
-    async function send (reply: FastifyReply, row: FileRow, rangeHeader: string | undefined) {
-      const range = parseRange(rangeHeader, row.size)
+    // HEAD (Fastify's automatic HEAD route runs this handler) gets the same headers and never opens the stored object:
+    // Fastify drains a stream sent to HEAD, which would read a whole large file for nothing.
+    async function send (request: FastifyRequest, reply: FastifyReply, row: FileRow) {
+      const range = parseRange(request.headers.range, row.size)
       reply.header('accept-ranges', 'bytes')
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${row.size}`)
         throw fileErrors.FILE_RANGE_NOT_SATISFIABLE(`The file is ${row.size} bytes long`)
       }
-      const body = await files.open(row, range)
+      const body = request.method === 'HEAD' ? Readable.from([]) : await files.open(row, range)
       reply.headers({
         'content-type': row.contentType,
         'content-disposition': contentDisposition(row.name),
@@ -35,7 +38,7 @@ export function filesRoutes (files: FilesService, audit: SecurityEvents): Fastif
         'content-security-policy': "default-src 'none'; sandbox",
         'cache-control': 'private, no-store',
         'content-length': range ? range.end - range.start + 1 : row.size,
-        ...(row.sha256 ? { 'x-checksum-sha256': row.sha256 } : {})
+        ...(row.sha256 ? { 'x-checksum-sha256': row.sha256, etag: `"${row.sha256}"` } : {})
       })
       if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${row.size}`)
       return reply.send(body)
@@ -60,8 +63,8 @@ export function filesRoutes (files: FilesService, audit: SecurityEvents): Fastif
     app.get('/api/v1/files/:id/content', {
       config: { access: 'file:read' },
       compress: false,
-      schema: { tags, operationId: 'downloadFile', summary: 'A file\'s bytes as an attachment; `Range: bytes=…` gets part of it (206)', params: IdParams, response: content }
-    }, async (request, reply) => send(reply, await files.download(actorOf(request), request.params.id, audit.contextOf(request)), request.headers.range))
+      schema: { tags, operationId: 'downloadFile', summary: 'A file\'s bytes as an attachment; `Range: bytes=…` gets part of it (206); HEAD gives the headers only', params: IdParams, response: content }
+    }, async (request, reply) => send(request, reply, await files.download(actorOf(request), request.params.id, audit.contextOf(request))))
 
     app.post('/api/v1/files/:id/link', {
       config: { access: 'file:read' },
@@ -72,7 +75,7 @@ export function filesRoutes (files: FilesService, audit: SecurityEvents): Fastif
       config: { access: 'public' },
       compress: false,
       schema: { tags, operationId: 'downloadSignedFile', summary: 'A file\'s bytes through a signed link (403 when tampered or expired)', params: IdParams, querystring: SignedQuerySchema, response: content }
-    }, async (request, reply) => send(reply, await files.downloadSigned(request.params.id, request.query.expires, request.query.signature), request.headers.range))
+    }, async (request, reply) => send(request, reply, await files.downloadSigned(request.params.id, request.query.expires, request.query.signature)))
 
     app.delete('/api/v1/files/:id', {
       config: { access: 'file:write' },

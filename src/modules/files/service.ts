@@ -23,7 +23,7 @@ import type { FileRow } from './table.ts'
 import { toFile } from './view.ts'
 
 /** FileLimits are the upload bounds and the link lifetime (FILES_* settings). */
-export interface FileLimits { maxBytes: number, projectQuotaBytes: number, linkTtlSeconds: number, artifactRetentionDays: number }
+export interface FileLimits { maxBytes: number, projectQuotaBytes: number, linkTtlSeconds: number, artifactRetentionDays: number, uploadTimeoutMs: number }
 
 /** FilesDeps is what the files service is built from. */
 export interface FilesDeps extends FileOwners {
@@ -44,7 +44,7 @@ export function createFilesService (deps: FilesDeps) {
   const { db, events, audit, storage, signer, limits } = deps
   const repo = createFilesRepository(db)
   const access = createFileAccess(deps)
-  const sweeper = createSweeper({ db, events, storage, repo, log: deps.log, retentionDays: limits.artifactRetentionDays })
+  const sweeper = createSweeper({ db, events, storage, repo, log: deps.log, retentionDays: limits.artifactRetentionDays, uploadTimeoutMs: limits.uploadTimeoutMs })
 
   async function store (granted: Granted, kind: FileRow['kind'], actor: Actor, upload: Upload): Promise<File> {
     const name = sanitiseFileName(upload.name)

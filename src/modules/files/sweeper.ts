@@ -6,8 +6,8 @@ import { fileEvent } from './events.ts'
 import type { FilesRepository } from './repository.ts'
 import type { FileRow } from './table.ts'
 
-/** STALE_UPLOAD_MS: an upload row this old that never finished belongs to a crashed node or request. */
-const STALE_UPLOAD_MS = 60 * 60 * 1000
+/** STALE_MARGIN_MS: an upload row untouched this long past FILES_UPLOAD_TIMEOUT_MS belongs to a crashed node or request. */
+const STALE_MARGIN_MS = 10 * 60 * 1000
 const BATCH = 100
 
 /**
@@ -15,7 +15,7 @@ const BATCH = 100
  * `file.deleted` event), the bytes are removed, and only then the row. A crash between any two
  * steps leaves a `deleting` row, which the next sweep finishes; no object is ever left unlisted.
  */
-export function createSweeper ({ db, events, storage, repo, log, retentionDays }: { db: Database, events: Events, storage: Storage, repo: FilesRepository, log: FastifyBaseLogger, retentionDays: number }) {
+export function createSweeper ({ db, events, storage, repo, log, retentionDays, uploadTimeoutMs }: { db: Database, events: Events, storage: Storage, repo: FilesRepository, log: FastifyBaseLogger, retentionDays: number, uploadTimeoutMs: number }) {
   /** purge removes a `deleting` row's bytes, then the row. */
   async function purge (row: FileRow): Promise<void> {
     await storage.delete(row.storageKey)
@@ -34,7 +34,7 @@ export function createSweeper ({ db, events, storage, repo, log, retentionDays }
     async sweep (now: Date = new Date()): Promise<{ marked: number, deleted: number }> {
       const artifactsBefore = new Date(now.getTime() - retentionDays * 86_400_000)
       const marked = await db.transaction(async (tx) => {
-        const ids = await repo.claimOrphans(artifactsBefore, new Date(now.getTime() - STALE_UPLOAD_MS), BATCH, tx)
+        const ids = await repo.claimOrphans(artifactsBefore, new Date(now.getTime() - uploadTimeoutMs - STALE_MARGIN_MS), BATCH, tx)
         const rows = await repo.markDeleting(ids, tx)
         for (const row of rows) if (row.sha256 !== null) await events.record(fileEvent('file.deleted', row), tx)
         return rows.length

@@ -20,7 +20,7 @@ export function sdkClientSource (options: { realtimeImport?: string } = {}): str
   const realtime = options.realtimeImport === undefined
     ? ''
     : `\n// The realtime (WebSocket) client, so one import gives both.\nexport * from ${tsString(options.realtimeImport)}\n`
-  return `${codeHeader(SDK_COMMAND)}import createClient from 'openapi-fetch'
+  return `${codeHeader(SDK_COMMAND)}import createClient, { defaultBodySerializer } from 'openapi-fetch'
 import type { Client, Middleware } from 'openapi-fetch'
 import type { paths } from './schema.d.ts'
 
@@ -63,10 +63,30 @@ export function credentialsMiddleware (options: Pick<BackplaneClientOptions, 'ap
   }
 }
 
+/** FileBody is what an upload call takes: the file as its body, its type as Content-Type. */
+export interface FileBody { body: Blob, headers: { 'Content-Type': string } }
+
+/**
+ * fileBody prepares a file for an upload operation (\`uploadProjectFile\`, \`uploadTaskAttachment\`,
+ * \`uploadExecutionArtifact\`): the bytes are sent as they are, with their own type, never as JSON.
+ * @example
+ * await client.POST('/api/v1/projects/{id}/files', { params: { path: { id }, query: { name: 'a.pdf' } }, ...fileBody(file) })
+ */
+export function fileBody (file: Blob, type?: string): FileBody {
+  return { body: file, headers: { 'Content-Type': type ?? (file.type === '' ? 'application/octet-stream' : file.type) } }
+}
+
+/** serializeBody sends a file's bytes (Blob, ArrayBuffer, typed array) as they are and anything else as openapi-fetch does (JSON). */
+function serializeBody (body: unknown): unknown {
+  if (body instanceof Blob || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body
+  return defaultBodySerializer(body)
+}
+
 /** createBackplaneClient makes a typed client: \`const { data, error } = await client.GET('/api/v1/users/me')\`. */
 export function createBackplaneClient (options: BackplaneClientOptions): BackplaneClient {
   const client = createClient<paths>({
     baseUrl: options.baseUrl.replace(/\\/+$/, ''),
+    bodySerializer: serializeBody,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch })
   })
   client.use(credentialsMiddleware(options))

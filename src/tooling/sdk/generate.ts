@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type TypeScript from 'typescript'
 import { sdkClientSource, SDK_COMMAND } from './client-template.ts'
 import type { OpenApiDocument } from './document.ts'
 import { codeHeader, emptyReport, isInside, writeOwnedFile, type WriteReport } from './owned-files.ts'
@@ -16,8 +18,15 @@ export const BACKPLANE_REALTIME_CLIENT = fileURLToPath(new URL('../../../sdk/rea
  */
 export async function generateSchemaTypes (document: OpenApiDocument, command: string = SDK_COMMAND): Promise<string> {
   const { default: openapiTS, astToString, COMMENT_HEADER } = await import('openapi-typescript')
+  // TypeScript is a CommonJS module (`export =`): required, as openapi-typescript itself does.
+  const ts = createRequire(import.meta.url)('typescript') as typeof TypeScript
+  // A file's bytes (`format: binary`, the upload routes' bodies) are a Blob to send, not a string.
+  const blob = ts.factory.createTypeReferenceNode(ts.factory.createIdentifier('Blob'))
   // A copy: openapi-typescript resolves references in place, and the caller may use the document again.
-  const ast = await openapiTS(optionalDefaults(structuredClone(document)), { silent: true })
+  const ast = await openapiTS(optionalDefaults(structuredClone(document)), {
+    silent: true,
+    transform: (schema) => schema.format === 'binary' ? blob : undefined
+  })
   return codeHeader(command) + COMMENT_HEADER + astToString(ast)
 }
 
