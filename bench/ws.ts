@@ -108,6 +108,13 @@ async function openSetup (name: string, startOne: StartServer, tokens: string[],
     if (sockets.failed > 0) throw new Error(`${name}: ${sockets.failed} sockets could not open: ${JSON.stringify(sockets.errors)}`)
     await new Promise((resolve) => setTimeout(resolve, 2000))
     const full = await serversMemory(servers)
+    // Diagnosis: BENCH_WS_HEAP_DIR=<dir> writes a heap snapshot of each Backplane node with every socket open.
+    if (process.env.BENCH_WS_HEAP_DIR) {
+      for (const [i, server] of servers.entries()) {
+        const file = `${process.env.BENCH_WS_HEAP_DIR}/${name.replace(/\W+/g, '-')}-${i}.heapsnapshot`
+        await server.call('heapSnapshot', { file }).then(() => { say(`${name}: heap snapshot ${file}`) }, () => {})
+      }
+    }
     const subscribers = await subscribeSome(clients, targets[0]!, options.subscribers, `project:${projectId}`)
     const perSocketKb = Math.round((full.rssMb - empty.rssMb) * 1024 / sockets.opened * 10) / 10
     // Said at once, not only in the final table: a long run that fails later still reports its memory.

@@ -6,7 +6,6 @@ import { defineErrors } from './errors.ts'
 import { memoize } from '../lib/memo.ts'
 import { ProblemSchema } from './problem-schema.ts'
 import { createFallbackCounter, RateLimitStore, type SharedCounter, type WindowCount } from './adapters/rate-limit-store.ts'
-import { createRedisRateLimitCounter } from './adapters/redis-rate-limit.ts'
 import { brokerNames } from './namespace.ts'
 
 declare module 'fastify' {
@@ -89,7 +88,8 @@ export default fp(async function rateLimit (app: FastifyInstance) {
     'api-key': config.rateLimit.apiKeyPerMinute
   }
 
-  const redis = config.redis.url ? createRedisRateLimitCounter(config.redis.url, { keyPrefix: brokerNames(config.namespace).redis('backplane:rate-limit:') }) : undefined
+  // The Redis adapter (and ioredis with it) is loaded only when REDIS_URL is set (idle RSS, issue 13).
+  const redis = config.redis.url ? (await import('./adapters/redis-rate-limit.ts')).createRedisRateLimitCounter(config.redis.url, { keyPrefix: brokerNames(config.namespace).redis('backplane:rate-limit:') }) : undefined
   // Worker processes of one machine without Redis share one count kept by their primary.
   const siblings = app.siblings
   const shared: SharedCounter | undefined = redis ?? (siblings ? { incr: (key, windowMs) => siblings.ask<WindowCount>('rate-limit', { key, windowMs }) } : undefined)

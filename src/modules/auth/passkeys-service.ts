@@ -1,8 +1,5 @@
 import { and, asc, count, eq, sql } from 'drizzle-orm'
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type AuthenticatorTransport, type RegistrationResponseJSON
-} from '@simplewebauthn/server'
+import type { AuthenticationResponseJSON, AuthenticatorTransport, RegistrationResponseJSON } from '@simplewebauthn/server'
 import type { Config } from '../../config.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
@@ -39,6 +36,14 @@ function challengeOf (clientDataJSON: string): string {
 }
 
 /**
+ * webauthn loads @simplewebauthn/server (with its ASN.1 and X.509 libraries, ~300 modules) on the
+ * first passkey request instead of at start: most processes never see one (idle RSS, issue 13).
+ */
+let loading: ReturnType<typeof loadWebauthn> | undefined
+const loadWebauthn = () => import('@simplewebauthn/server')
+const webauthn = () => (loading ??= loadWebauthn())
+
+/**
  * createPasskeysService holds WebAuthn passkeys (@simplewebauthn/server): registration of several
  * per account, sign-in with a discoverable credential, user verification required, signature
  * counters checked; the relying party is PUBLIC_URL's host, the origins PUBLIC_URL and the registered frontends.
@@ -60,7 +65,7 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
     async registrationOptions (userId: string) {
       const user = await users.get(userId)
       const existing = await db.select({ id: passkeys.credentialId }).from(passkeys).where(eq(passkeys.userId, userId))
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthn()).generateRegistrationOptions({
         rpName: config.auth.mfaIssuer,
         rpID,
         userName: user.email,
@@ -83,7 +88,7 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
       if ((held?.n ?? 0) >= MAX_PASSKEYS) return refuse(ctx, 'passkey.register_failed', 'too many passkeys', userId)
       let verified
       try {
-        verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: expectedOrigin(), expectedRPID: rpID, requireUserVerification: true })
+        verified = await (await webauthn()).verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: expectedOrigin(), expectedRPID: rpID, requireUserVerification: true })
       } catch (err) { return refuse(ctx, 'passkey.register_failed', (err as Error).message, userId) }
       if (!verified.verified) return refuse(ctx, 'passkey.register_failed', 'not verified', userId)
       const { credential, credentialBackedUp } = verified.registrationInfo
@@ -106,7 +111,7 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
 
     /** authenticationOptions are the options for navigator.credentials.get() with a discoverable credential (no user named). */
     async authenticationOptions (audience: string) {
-      const options = await generateAuthenticationOptions({ rpID, userVerification: 'required', allowCredentials: [] })
+      const options = await (await webauthn()).generateAuthenticationOptions({ rpID, userVerification: 'required', allowCredentials: [] })
       await challenges.create('passkey_login', { token: options.challenge, audience, ttlMs: CHALLENGE_TTL_MS })
       return options
     },
@@ -123,7 +128,7 @@ export function createPasskeysService ({ db, config, users, challenges, identiti
       if (!stored) return refuse(ctx, 'auth.passkey_failed', 'unknown credential')
       let verified
       try {
-        verified = await verifyAuthenticationResponse({
+        verified = await (await webauthn()).verifyAuthenticationResponse({
           response,
           expectedChallenge: challenge,
           expectedOrigin: expectedOrigin(),

@@ -1,5 +1,8 @@
-import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type'
 import { fileErrors } from './errors.ts'
+
+// file-type (with strtok3 and its tokenizers, ~40 modules) is loaded by the first upload, not at start (idle RSS, issue 13).
+const loadSniffer = () => import('file-type')
+let sniffer: ReturnType<typeof loadSniffer> | undefined
 
 /** SNIFF_BYTES is how much of the start of a file is read to tell its type (file-type's reasonable sample size). */
 export const SNIFF_BYTES = 4100
@@ -24,6 +27,7 @@ export function declaredType (header: string | undefined): string | undefined {
  * must be recognised in them; 415 FILE_TYPE_MISMATCH otherwise.
  */
 export async function resolveContentType (declared: string | undefined, head: Uint8Array): Promise<string> {
+  const { fileTypeFromBuffer, supportedMimeTypes } = await (sniffer ??= loadSniffer())
   const sniffed = (await fileTypeFromBuffer(head))?.mime
   if (declared === undefined) return sniffed ?? 'application/octet-stream'
   const mismatch = sniffed === undefined ? supportedMimeTypes.has(declared as never) : sniffed !== declared
