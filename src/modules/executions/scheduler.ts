@@ -5,7 +5,9 @@ import type { AgentsService } from '../agents/index.ts'
 import type { FireJob, TasksService } from '../tasks/index.ts'
 import type { ExecutionsService } from './service.ts'
 
-const BATCH = 500
+// Due slots claimed a transaction: each batch's jobs go out in one statement and commit together, so
+// smaller batches let the nodes share a burst and its first runs start sooner.
+const BATCH = 250
 
 interface WorkLoopDeps {
   tasks: TasksService
