@@ -5,6 +5,7 @@ import { defineExecutionPermissions } from './permissions.ts'
 import { executionsRoutes } from './routes.ts'
 import { registerExecutionMetrics } from './metrics.ts'
 import { FIRE_JOB, type FireJob } from '../tasks/index.ts'
+import { FIRE_CONCURRENCY } from './fire-batch.ts'
 import { createWorkLoop } from './scheduler.ts'
 import { createExecutionsService, type ExecutionsService } from './service.ts'
 
@@ -34,7 +35,9 @@ export default defineModule({
     app.decorate('executions', executions)
     app.decorate('workLoop', loop)
     // The end of a due slot's path (tasks claim it and send the job in the claim's transaction): the run is created here.
-    app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) })
+    // Fire jobs running together share a transaction (fire-batch.ts): enough of them at once for
+    // one batch to gather while the previous one commits.
+    app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) }, { concurrency: Math.max(app.config.queue.concurrency, FIRE_CONCURRENCY) })
     // Background work runs on nodes that serve traffic; inject()-only apps (tests) drive it themselves.
     app.addHook('onListen', async () => { loop.start() })
     app.addHook('preClose', async () => {
