@@ -60,13 +60,21 @@ export function createDueTasks ({ db, log, fire: send, fireMany: sendMany }: { d
      */
     async fireDue (now: Date, limit: number, fire: FireTask = send, fireMany: FireMany | undefined = fire === send ? sendMany : undefined): Promise<number> {
       if (!Number.isInteger(limit) || limit < 1) return 0
+      // Tasks of a batch often share a schedule and a slot: each next slot is reckoned once (a
+      // cron walk costs ~0.1–0.5 ms, a sizeable part of a batch of 250).
+      const reckoned = new Map<string, Date | null>()
+      const nextOf = (task: TaskRow, slot: Date): Date | null => {
+        const key = `${task.schedule}\n${task.timezone}\n${Math.max(now.getTime(), slot.getTime())}`
+        if (!reckoned.has(key)) reckoned.set(key, nextAfter(task, slot, now))
+        return reckoned.get(key) ?? null
+      }
       return db.transaction(async (tx) => {
         const due: Array<DueSlot & { next: Date | null }> = []
         for (const task of await repo.claimDue(now, limit, tx)) {
           const slot = task.nextRunAt!
           let next: Date | null
           try {
-            next = nextAfter(task, slot, now)
+            next = nextOf(task, slot)
           } catch (err) {
             log.warn({ taskId: task.id, schedule: task.schedule, timezone: task.timezone, err: { message: (err as Error).message } }, 'task schedule can no longer be read; task paused')
             await setNext(task.id, { nextRunAt: null, enabled: false }, tx)
