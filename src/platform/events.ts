@@ -33,6 +33,8 @@ export type ReplayResult = { gap: false, events: PublishedEvent[] } | { gap: tru
 export interface Events {
   /** record writes the event to the outbox in the caller's transaction: published only if it commits. */
   record: (event: DomainEvent, tx: Database) => Promise<void>
+  /** recordMany writes several events in one statement, as record() does each; `traces[i]` is event i's trace context (default: the active one). */
+  recordMany: (events: DomainEvent[], tx: Database, traces?: Array<TraceCarrier | null>) => Promise<void>
   /** subscribe receives every published event on this node (each node gets each event; realtime fans out with it). */
   subscribe: (listener: (event: PublishedEvent) => void) => () => void
   /**
@@ -76,8 +78,15 @@ export function createEvents ({ db, publish, retentionHours }: { db: Database, p
 
   const events: Events & { deliver: (message: string) => void, prune: () => Promise<number> } = {
     async record (event, tx) {
-      const trace = tracing.capture()
-      await tx.insert(outbox).values({ type: event.type, aggregate: event.aggregate, channels: event.channels, data: event.data, ...(trace ? { traceContext: { ...trace } } : {}) })
+      await events.recordMany([event], tx)
+    },
+    async recordMany (list, tx, traces) {
+      if (list.length === 0) return
+      const active = tracing.capture()
+      await tx.insert(outbox).values(list.map((event, i) => {
+        const trace = traces?.[i] ?? active
+        return { type: event.type, aggregate: event.aggregate, channels: event.channels, data: event.data, ...(trace ? { traceContext: { ...trace } } : {}) }
+      }))
     },
     subscribe (listener) {
       listeners.add(listener)

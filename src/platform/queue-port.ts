@@ -18,6 +18,9 @@ export interface JobOptions {
   retryBackoff?: boolean // exponential, default true
 }
 
+/** SendManyJob is one job of a sendMany; `trace` is the trace its run continues (default: the sender's active one). */
+export interface SendManyJob<T = unknown> { data: T, options?: JobOptions, trace?: TraceCarrier | null }
+
 /** DefineOptions are a job name's defaults: how many run at once on a node, and how failures are retried. */
 export interface DefineOptions { concurrency?: number, retryLimit?: number, retryDelaySeconds?: number, retryBackoff?: boolean }
 
@@ -45,6 +48,12 @@ export interface JobQueue {
   define<T>(name: string, handler: (job: Job<T>) => Promise<void>, options?: DefineOptions): void
   /** send records a job; with `tx` (a Drizzle transaction, type Database from src/platform/db.ts) the job exists only if that transaction commits. */
   send<T>(name: string, data: T, options?: JobOptions, tx?: Database): Promise<string | null>
+  /**
+   * sendMany records several jobs of one name in one round trip, each as send() would (with `tx`,
+   * they exist only if it commits). It gives the ids of the jobs it added: a job whose id was
+   * already accepted is left out. Ids must differ within one call; at most 1,000 jobs a call.
+   */
+  sendMany<T>(name: string, jobs: Array<SendManyJob<T>>, tx?: Database): Promise<string[]>
   /** start runs the workers for every defined job (called on listen, or by tests). Idempotent. */
   start(): Promise<void>
   /** stop stops taking jobs and waits for running ones (bounded by SHUTDOWN_TIMEOUT_MS budget). */
@@ -78,6 +87,8 @@ export interface OutgoingJob {
 export interface QueueBackend {
   readonly kind: JobQueue['kind']
   send: (job: OutgoingJob, tx?: Database) => Promise<string | null>
+  /** sendMany stores jobs of one name in one statement; it gives the ids of those it added (a known id is skipped). */
+  sendMany: (jobs: OutgoingJob[], tx?: Database) => Promise<string[]>
   /** start begins consuming for these definitions (called again with more when define() follows start()). */
   start: (definitions: JobDefinition[]) => Promise<void>
   stop: (timeoutMs: number) => Promise<void>

@@ -160,6 +160,32 @@ describe.each(adapters)('job queue contract: $kind', ({ kind, env }) => {
     expect(await effects(t.app.dbPool, n)).toEqual([{ jobId: id, data: { committed: true }, deliveries: 1 }])
   })
 
+  it('sendMany records a batch in one call: in the transaction only if it commits, each id once, each job run once', async () => {
+    const n = name('many')
+    t.app.queue.define(n, async (job) => { await applyEffect(t.app.dbPool, job) })
+    await t.app.queue.start()
+    await expect(t.app.db.transaction(async (tx) => {
+      await t.app.queue.sendMany(n, [{ data: { i: -1 }, options: { id: 'lost' } }], tx)
+      throw new Error('rollback')
+    })).rejects.toThrow('rollback')
+    const first = await t.app.queue.sendMany(n, [0, 1, 2].map((i) => ({ data: { i }, options: { id: `slot-${i}` } })))
+    expect([...first].sort()).toEqual([0, 1, 2].map((i) => jobIdFor(n, `slot-${i}`)).sort())
+    // A batch overlapping ids already accepted adds only the new ones, in a transaction too.
+    let second: string[] = []
+    await t.app.db.transaction(async (tx) => {
+      second = await t.app.queue.sendMany(n, [2, 3].map((i) => ({ data: { i }, options: { id: `slot-${i}` } })), tx)
+    })
+    expect(second).toEqual([jobIdFor(n, 'slot-3')])
+    expect(await t.app.queue.sendMany(n, [])).toEqual([])
+    await waitFor(() => effects(t.app.dbPool, n), (e) => e.length === 4)
+    await sleep(1000)
+    const done = await effects(t.app.dbPool, n)
+    expect(done.map((e) => (e.data as { i: number }).i).sort()).toEqual([0, 1, 2, 3])
+    expect(done.every((e) => e.deliveries === 1)).toBe(true)
+    await expect(t.app.queue.sendMany(n, [{ data: {}, options: { id: 'x' } }, { data: {}, options: { id: 'x' } }])).rejects.toThrow(/different ids/)
+    await expect(t.app.queue.sendMany('bad name', [{ data: {} }])).rejects.toThrow(/job name/)
+  })
+
   it('runs no job before its startAfter', async () => {
     const n = name('delayed')
     const ran: number[] = []

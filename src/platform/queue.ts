@@ -3,10 +3,13 @@ import { brokerNames } from './namespace.ts'
 import type { Database } from './db.ts'
 import { tracing } from './tracing.ts'
 import { validate as isUuid } from 'uuid'
-import { QUEUE_DEFAULTS, assertJobName, checkCount, checkPolicy, errorMessage, isJobName, jobIdFor, type DefineOptions, type JobDefinition, type JobHandler, type JobOptions, type JobQueue, type QueueBackend, type RetryPolicy } from './queue-port.ts'
+import { QUEUE_DEFAULTS, assertJobName, checkCount, checkPolicy, errorMessage, isJobName, jobIdFor, type DefineOptions, type JobDefinition, type JobHandler, type JobOptions, type JobQueue, type OutgoingJob, type QueueBackend, type RetryPolicy, type SendManyJob } from './queue-port.ts'
 
 // The port's types and helpers, for the modules that import them from here.
 export * from './queue-port.ts'
+
+// The most jobs one sendMany takes: one statement, well under PostgreSQL's 65,535 parameters.
+const MAX_SEND_MANY = 1000
 
 /**
  * createJobQueue wraps a backend with the port's bookkeeping: validated names and options, the
@@ -16,6 +19,20 @@ export * from './queue-port.ts'
 export function createJobQueue (backend: QueueBackend, settings: { concurrency: number, stopTimeoutMs: number }): JobQueue {
   const definitions = new Map<string, JobDefinition>()
   let started: Promise<void> | undefined
+  // A send's options checked and filled in from define() and QUEUE_DEFAULTS, as the backend stores it.
+  const outgoing = (name: string, data: unknown, options: JobOptions): OutgoingJob => {
+    checkPolicy(options)
+    if (options.id !== undefined && (options.id.length === 0 || options.id.length > 200)) throw new Error('a job id must be 1-200 characters')
+    if (options.startAfter !== undefined && Number.isNaN(options.startAfter.getTime())) throw new Error('startAfter must be a valid date')
+    const defaults = definitions.get(name) ?? QUEUE_DEFAULTS
+    const policy: RetryPolicy = {
+      retryLimit: options.retryLimit ?? defaults.retryLimit,
+      retryDelaySeconds: options.retryDelaySeconds ?? defaults.retryDelaySeconds,
+      retryBackoff: options.retryBackoff ?? defaults.retryBackoff
+    }
+    const id = options.id === undefined ? undefined : jobIdFor(name, options.id)
+    return { name, id, data: data ?? null, policy, startAfter: options.startAfter, trace: tracing.capture() }
+  }
   return {
     kind: backend.kind,
     define<T> (name: string, handler: JobHandler<T>, options: DefineOptions = {}) {
@@ -37,17 +54,16 @@ export function createJobQueue (backend: QueueBackend, settings: { concurrency: 
     },
     async send<T> (name: string, data: T, options: JobOptions = {}, tx?: Database) {
       assertJobName(name)
-      checkPolicy(options)
-      if (options.id !== undefined && (options.id.length === 0 || options.id.length > 200)) throw new Error('a job id must be 1-200 characters')
-      if (options.startAfter !== undefined && Number.isNaN(options.startAfter.getTime())) throw new Error('startAfter must be a valid date')
-      const defaults = definitions.get(name) ?? QUEUE_DEFAULTS
-      const policy: RetryPolicy = {
-        retryLimit: options.retryLimit ?? defaults.retryLimit,
-        retryDelaySeconds: options.retryDelaySeconds ?? defaults.retryDelaySeconds,
-        retryBackoff: options.retryBackoff ?? defaults.retryBackoff
-      }
-      const id = options.id === undefined ? undefined : jobIdFor(name, options.id)
-      return backend.send({ name, id, data: data ?? null, policy, startAfter: options.startAfter, trace: tracing.capture() }, tx)
+      return backend.send(outgoing(name, data, options), tx)
+    },
+    async sendMany<T> (name: string, jobs: Array<SendManyJob<T>>, tx?: Database) {
+      assertJobName(name)
+      checkCount(jobs.length, 'a sendMany batch', 0, MAX_SEND_MANY)
+      if (jobs.length === 0) return []
+      const out = jobs.map((job) => ({ ...outgoing(name, job.data, job.options ?? {}), ...(job.trace !== undefined ? { trace: job.trace } : {}) }))
+      const ids = out.flatMap((job) => job.id === undefined ? [] : [job.id])
+      if (new Set(ids).size !== ids.length) throw new Error('the jobs of one sendMany must have different ids')
+      return backend.sendMany(out, tx)
     },
     start () {
       started ??= backend.start([...definitions.values()])

@@ -6,6 +6,7 @@ import { executionNotificationTypes } from './notifications.ts'
 import { executionsRoutes } from './routes.ts'
 import { registerExecutionMetrics } from './metrics.ts'
 import { FIRE_JOB, type FireJob } from '../tasks/index.ts'
+import { FIRE_CONCURRENCY } from './fire-batch.ts'
 import { createWorkLoop } from './scheduler.ts'
 import { createExecutionsService, type ExecutionsService } from './service.ts'
 
@@ -36,7 +37,9 @@ export default defineModule({
     app.notifications.declare(...executionNotificationTypes({ tasks: app.tasks, projects: app.projects }))
     app.decorate('workLoop', loop)
     // The end of a due slot's path (tasks claim it and send the job in the claim's transaction): the run is created here.
-    app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) })
+    // Fire jobs running together share a transaction (fire-batch.ts): enough of them at once for
+    // one batch to gather while the previous one commits.
+    app.queue.define<FireJob>(FIRE_JOB, async (job) => { await loop.handleFire(job.data) }, { concurrency: Math.max(app.config.queue.concurrency, FIRE_CONCURRENCY) })
     // Background work runs on nodes that serve traffic; inject()-only apps (tests) drive it themselves.
     app.addHook('onListen', async () => { loop.start() })
     app.addHook('preClose', async () => {

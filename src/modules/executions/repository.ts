@@ -32,6 +32,11 @@ export function createExecutionsRepository (db: Database) {
       const [row] = await tx.insert(executions).values(values).onConflictDoNothing().returning()
       return row
     },
+    /** insertMany adds runs in one statement; it gives those added (a duplicate changes nothing and is left out). */
+    async insertMany (values: Array<typeof executions.$inferInsert>, tx: Database = db): Promise<ExecutionRow[]> {
+      if (values.length === 0) return []
+      return tx.insert(executions).values(values).onConflictDoNothing().returning()
+    },
     async find (id: string, tx: Database = db): Promise<ExecutionRow | undefined> {
       const [row] = await tx.select().from(executions).where(eq(executions.id, id))
       return row

@@ -63,4 +63,19 @@ describe('the scheduler', () => {
     // The job of a slot whose task is gone is dropped, not retried forever.
     await t.app.workLoop.handleFire({ task: { id: deleted.id, projectId, name: 'gone', payload: {}, targetAgentId: null, targetLabels: [], timeoutSeconds: 60, maxAttempts: 1, backoffSeconds: 1 }, slot: new Date().toISOString() })
   })
+
+  it('turns fire jobs arriving together into runs together: each slot one run and one queued event, a deleted task costing the others nothing', async () => {
+    const tasks = await Promise.all(Array.from({ length: 12 }, () => makeTask(t.app, owner, projectId, { schedule: '0 * * * *' })))
+    const gone = await makeTask(t.app, owner, projectId, { schedule: '0 * * * *' })
+    await t.app.inject(as(owner, { method: 'DELETE', url: `/api/v1/tasks/${gone.id}` }))
+    const slot = new Date(Date.parse(tasks[0]!.nextRunAt!)).toISOString()
+    const job = (id: string) => ({ task: { id, projectId, name: 'batched', payload: {}, targetAgentId: null, targetLabels: [], timeoutSeconds: 60, maxAttempts: 1, backoffSeconds: 1 }, slot })
+    // Delivered twice (at least once): the second round adds nothing.
+    for (let round = 0; round < 2; round++) {
+      await Promise.all([...tasks.map((task) => t.app.workLoop.handleFire(job(task.id))), t.app.workLoop.handleFire(job(gone.id))])
+    }
+    for (const task of tasks) expect(await runsOf(task.id)).toMatchObject([{ slot, trigger: 'schedule', status: 'queued' }])
+    const events = await t.app.db.execute(sql`SELECT count(*)::int AS n FROM outbox WHERE type = 'execution.queued' AND data->>'taskId' = ANY(${sql.raw(`ARRAY['${tasks.map((task) => task.id).join("','")}']`)})`)
+    expect((events.rows[0] as { n: number }).n).toBe(12)
+  })
 })

@@ -16,6 +16,7 @@ import { createExecutionsRepository, type ExecutionFilter, type ExecutionScope }
 import type { ExecutionRow } from './table.ts'
 import { toExecution, toExecutionSummary, type Execution } from './view.ts'
 import { inRunTrace, runTraceContext } from './trace.ts'
+import { asTraceCarrier, type TraceCarrier } from '../../platform/tracing.ts'
 
 const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
@@ -142,6 +143,21 @@ export function createExecutionsService ({ db, projects, agents, events, audit, 
       })
       if (row) queued()
       return row
+    },
+
+    /**
+     * fireMany creates the runs of several tasks' slots in one transaction of two statements (the
+     * runs, their `execution.queued` events); a slot that already has its run changes nothing.
+     * `trace` is the trace each run joins (its fire job's). A failure fails them all.
+     */
+    async fireMany (slots: Array<{ task: RunSnapshot, slot: Date, trace: TraceCarrier | null }>): Promise<ExecutionRow[]> {
+      const rows = await db.transaction(async (tx) => {
+        const rows = await repo.insertMany(slots.map(({ task, slot, trace }) => ({ ...fromTask(task), trigger: 'schedule' as const, slot, ...(trace ? { traceContext: { ...trace } } : {}) })), tx)
+        await events.recordMany(rows.map((row) => executionEvent('execution.queued', row)), tx, rows.map((row) => asTraceCarrier(row.traceContext)))
+        return rows
+      })
+      if (rows.length > 0) queued()
+      return rows
     },
 
     /**

@@ -4,7 +4,7 @@ import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { newId } from '../../lib/ids.ts'
 import type { Database } from '../../platform/db.ts'
-import type { FireTask } from './due.ts'
+import type { FireMany, FireTask } from './due.ts'
 import type { TaskRow } from './table.ts'
 import { createTask, makeProject } from '../../../test/helpers/work.ts'
 
@@ -29,6 +29,14 @@ function recorder () {
     fired.push({ taskId: task.id, slot: slot.toISOString() })
   }
   return { fired, fire, of: (ids: string[]) => fired.filter((f) => ids.includes(f.taskId)) }
+}
+
+// The same for a claimed batch, in one statement (as the `tasks.fire` sender sends a batch's jobs).
+async function insertExecutions (slots: Array<{ task: TaskRow, slot: Date }>, tx: Database): Promise<void> {
+  const rows = JSON.stringify(slots.map(({ task, slot }) => ({ id: newId(), task_id: task.id, project_id: task.projectId, task_name: task.name, slot: slot.toISOString(), timeout_seconds: task.timeoutSeconds })))
+  await tx.execute(sql`INSERT INTO executions (id, task_id, project_id, task_name, trigger, slot, attempt, timeout_seconds)
+    SELECT id, task_id, project_id, task_name, 'schedule', slot, 1, timeout_seconds
+    FROM json_to_recordset(${rows}::json) AS r(id uuid, task_id uuid, project_id uuid, task_name text, slot timestamptz, timeout_seconds int)`)
 }
 
 async function executionsOf (taskId: string): Promise<string[]> {
@@ -104,6 +112,59 @@ describe('fireDue', () => {
     const again = recorder()
     await Promise.all([a.app.tasks.fireDue(now, 100, again.fire), b.app.tasks.fireDue(now, 100, again.fire)])
     expect(again.of(ids)).toEqual([])
+  })
+
+  it('fires a claimed batch at once, each (task, slot) exactly once across two nodes claiming at the same moment', async () => {
+    const tasks = await Promise.all(Array.from({ length: 40 }, () => hourly()))
+    const ids = tasks.map((task) => task.id)
+    const now = new Date(Math.max(...tasks.map((task) => Date.parse(task.nextRunAt!))) + 1000)
+    const batches: string[][] = []
+    const one: FireTask = async () => { throw new Error('a batch that succeeds is not fired one by one') }
+    const many: FireMany = async (slots, tx) => {
+      batches.push(slots.map((s) => s.task.id))
+      await insertExecutions(slots, tx)
+    }
+    // Small batches, several passes each: the two nodes interleave their claims.
+    const drain = async (app: TestApp['app']) => { while (await app.tasks.fireDue(now, 7, one, many) > 0);/* next batch */ }
+    await Promise.all([drain(a.app), drain(b.app)])
+    const mine = batches.flat().filter((id) => ids.includes(id))
+    expect(mine).toHaveLength(40)
+    expect(new Set(mine).size).toBe(40)
+    expect(Math.max(...batches.map((batch) => batch.length))).toBeLessThanOrEqual(7)
+    for (const task of tasks) {
+      expect(await executionsOf(task.id)).toEqual([new Date(task.nextRunAt!).toISOString()])
+      expect((await stored(task.id)).next_run_at).toEqual(new Date(Date.parse(task.nextRunAt!) + HOUR))
+    }
+  })
+
+  it('fires the slots of a failed batch one by one: a slot already fired moves on, a failing one stays due', async () => {
+    const already = await hourly()
+    const failing = await hourly()
+    const fine = await hourly()
+    const slotOf = (task: typeof fine) => new Date(task.nextRunAt!)
+    // A node whose clock was behind: `already` has its run for the slot its next_run_at names.
+    await a.app.dbPool.query(`INSERT INTO executions (id, task_id, project_id, task_name, trigger, slot, attempt, timeout_seconds)
+      SELECT $2, id, project_id, name, 'schedule', next_run_at, 1, timeout_seconds FROM tasks WHERE id = $1`, [already.id, newId()])
+    const r = recorder()
+    const one: FireTask = async (task, slot, tx) => {
+      if (task.id === failing.id) throw new Error('queue unavailable')
+      await r.fire(task, slot, tx)
+    }
+    let tried = 0
+    const many: FireMany = async (slots, tx) => {
+      tried++
+      await insertExecutions(slots, tx) // the unique (task, slot) refuses the whole statement
+    }
+    const now = new Date(Math.max(...[already, failing, fine].map((task) => Date.parse(task.nextRunAt!))) + 1000)
+    await a.app.tasks.fireDue(now, 1000, one, many)
+    expect(tried).toBe(1)
+    expect(r.of([already.id, failing.id, fine.id]).map((f) => f.taskId)).toEqual([fine.id])
+    expect(await executionsOf(already.id)).toEqual([slotOf(already).toISOString()])
+    expect(await executionsOf(fine.id)).toEqual([slotOf(fine).toISOString()])
+    expect(await executionsOf(failing.id)).toEqual([])
+    expect((await stored(already.id)).next_run_at).toEqual(new Date(slotOf(already).getTime() + HOUR))
+    expect((await stored(fine.id)).next_run_at).toEqual(new Date(slotOf(fine).getTime() + HOUR))
+    expect((await stored(failing.id)).next_run_at).toEqual(slotOf(failing))
   })
 
   it('counts a slot that already has its execution as fired and moves on (the unique constraint backs the claim)', async () => {

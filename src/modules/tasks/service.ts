@@ -6,7 +6,7 @@ import type { AuditContext, SecurityEvents } from '../../platform/security-event
 import { AppError, platformErrors } from '../../platform/errors.ts'
 import { decodeCursor, pageOf } from '../../lib/cursor.ts'
 import { violatedConstraint } from '../../lib/sql-state.ts'
-import { createDueTasks, type FireTask } from './due.ts'
+import { createDueTasks, type FireMany, type FireTask } from './due.ts'
 import { invalidFields, taskErrors } from './errors.ts'
 import { taskEvent } from './events.ts'
 import { createTasksRepository } from './repository.ts'
@@ -33,15 +33,15 @@ export interface TasksDeps extends RulesDeps {
   /** maxPerProject caps the tasks of one project (TASKS_MAX_PER_PROJECT). */
   maxPerProject: number
   log: FastifyBaseLogger
-  /** fire hands a claimed slot on (fire.ts: the `tasks.fire` job). */
-  fire: FireTask
+  /** fire hands a claimed slot on (fire.ts: the `tasks.fire` job); `many` a claimed batch in one statement. */
+  fire: { one: FireTask, many?: FireMany }
 }
 
 /** createTasksService holds the task rules: project roles, schedules, the per-project cap, and the scheduler's claim. */
 export function createTasksService (deps: TasksDeps) {
   const { db, events, audit, projects, maxPerProject } = deps
   const repo = createTasksRepository(db)
-  const due = createDueTasks({ db, log: deps.log, fire: deps.fire })
+  const due = createDueTasks({ db, log: deps.log, fire: deps.fire.one, fireMany: deps.fire.many })
 
   /** requireTask returns the task when the actor has at least `need` on its project; 404 TASK_NOT_FOUND otherwise (same body for missing and foreign). */
   async function requireTask (actor: Actor, taskId: string, need: ProjectRoleNeed): Promise<TaskRow> {

@@ -15,6 +15,8 @@ export interface OutboxFaults { afterPublish?: (rows: OutboxRow[]) => Promise<vo
 export interface Outbox {
   /** insert records a job (inside `tx` when given); null when a job with that id was already accepted. */
   insert: (job: OutgoingJob, tx?: Database) => Promise<string | null>
+  /** insertMany records jobs in one statement; it gives the ids of those not accepted before. */
+  insertMany: (jobs: OutgoingJob[], tx?: Database) => Promise<string[]>
   /** start runs the relay until stop(). */
   start: () => void
   /** wake makes the relay look for due rows now. */
@@ -94,22 +96,28 @@ export function createOutbox ({ db, log, publish, faults = {} }: {
     }
   }
 
+  const store = async (jobs: OutgoingJob[], tx?: Database): Promise<string[]> => {
+    if (jobs.length === 0) return []
+    const rows = await (tx ?? db).insert(queueOutbox).values(jobs.map((job) => ({
+      id: job.id ?? newId(),
+      name: job.name,
+      data: job.data,
+      traceContext: job.trace ? { ...job.trace } : null,
+      retryLimit: job.policy.retryLimit,
+      retryDelaySeconds: job.policy.retryDelaySeconds,
+      retryBackoff: job.policy.retryBackoff,
+      ...(job.startAfter ? { availableAt: job.startAfter } : {})
+    }))).onConflictDoNothing({ target: queueOutbox.id }).returning({ id: queueOutbox.id })
+    // Inside a transaction the rows are not visible until it commits: the next poll finds them.
+    if (!tx) wake()
+    return rows.map((r) => r.id)
+  }
+
   return {
     async insert (job, tx) {
-      const rows = await (tx ?? db).insert(queueOutbox).values({
-        id: job.id ?? newId(),
-        name: job.name,
-        data: job.data,
-        traceContext: job.trace ? { ...job.trace } : null,
-        retryLimit: job.policy.retryLimit,
-        retryDelaySeconds: job.policy.retryDelaySeconds,
-        retryBackoff: job.policy.retryBackoff,
-        ...(job.startAfter ? { availableAt: job.startAfter } : {})
-      }).onConflictDoNothing({ target: queueOutbox.id }).returning({ id: queueOutbox.id })
-      // Inside a transaction the row is not visible until it commits: the next poll finds it.
-      if (!tx) wake()
-      return rows[0]?.id ?? null
+      return (await store([job], tx))[0] ?? null
     },
+    insertMany: store,
     start () {
       stopped = false
       running ??= loop().finally(() => { running = undefined })

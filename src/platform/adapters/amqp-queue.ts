@@ -172,6 +172,10 @@ export function createAmqpQueue ({ url, db, log, names, faults, breaker }: AmqpQ
       known.add(job.name)
       return outbox.insert(job, tx)
     },
+    async sendMany (jobs, tx?: Database) {
+      for (const job of jobs) known.add(job.name)
+      return outbox.insertMany(jobs, tx)
+    },
     async start (definitions) {
       started = true
       outbox.start()

@@ -5,7 +5,7 @@ import type pg from 'pg'
 import type { ConstructorOptions, Db, Job as BossJob, PgBoss } from 'pg-boss'
 import type { Database } from '../db.ts'
 import { unwrapTrace, wrapTrace } from './pg-boss-trace.ts'
-import { QUEUE_DEFAULTS, errorMessage, runTraced, type DeadLetter, type JobDefinition, type QueueBackend, type QueueStats } from '../queue-port.ts'
+import { QUEUE_DEFAULTS, errorMessage, runTraced, type DeadLetter, type JobDefinition, type OutgoingJob, type QueueBackend, type QueueStats } from '../queue-port.ts'
 
 /** QUEUE_SCHEMA is the PostgreSQL schema pg-boss keeps its tables in, beside the app's own. */
 export const QUEUE_SCHEMA = 'pgboss'
@@ -188,19 +188,25 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       await ensureQueue(b, job.name)
       // Any JSON value: pg-boss stores it with JSON.stringify.
       const data = wrapTrace(job.data, job.trace) as object | null
-      const id = await b.send(job.name, data, {
-        id: job.id,
-        startAfter: job.startAfter,
-        retryLimit: job.policy.retryLimit,
-        retryDelay: job.policy.retryDelaySeconds,
-        retryBackoff: job.policy.retryBackoff,
-        // pg-boss takes a cap only with back-off; a base above the cap is kept as it is.
-        ...(job.policy.retryBackoff ? { retryDelayMax: Math.max(QUEUE_DEFAULTS.maxRetryDelaySeconds, job.policy.retryDelaySeconds) } : {}),
-        ...(tx ? { db: fromDrizzle(tx, sql) } : {})
-      })
+      const id = await b.send(job.name, data, { ...jobOptions(job), ...(tx ? { db: fromDrizzle(tx, sql) } : {}) })
       // Inside a transaction the row is not visible yet: the worker's next poll finds it.
       if (id && !tx) workers.get(job.name)?.wake()
       return id
+    },
+    async sendMany (jobs, tx?: Database) {
+      const name = jobs[0]?.name
+      if (name === undefined) return []
+      const b = await boss()
+      const { fromDrizzle } = await library()
+      await ensureQueue(b, name)
+      // One INSERT … ON CONFLICT DO NOTHING for the whole batch; the queue's own settings (dead
+      // letter, heartbeat) fill in what a job leaves out, as they do for send().
+      const ids = await b.insert(name, jobs.map((job) => ({ ...jobOptions(job), data: wrapTrace(job.data, job.trace) as object })), {
+        returnId: true,
+        ...(tx ? { db: fromDrizzle(tx, sql) } : {})
+      }) ?? []
+      if (ids.length > 0 && !tx) workers.get(name)?.wake()
+      return ids
     },
     async start (definitions) {
       const b = await boss()
@@ -274,6 +280,19 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       // The pool is the app's: the db plugin closes it after this.
       await b?.stop({ close: false, graceful: false })
     }
+  }
+}
+
+// What pg-boss stores of a job besides its data.
+function jobOptions (job: OutgoingJob) {
+  return {
+    id: job.id,
+    startAfter: job.startAfter,
+    retryLimit: job.policy.retryLimit,
+    retryDelay: job.policy.retryDelaySeconds,
+    retryBackoff: job.policy.retryBackoff,
+    // pg-boss takes a cap only with back-off; a base above the cap is kept as it is.
+    ...(job.policy.retryBackoff ? { retryDelayMax: Math.max(QUEUE_DEFAULTS.maxRetryDelaySeconds, job.policy.retryDelaySeconds) } : {})
   }
 }
 
