@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { startTestS3, type TestS3 } from '../../../test/helpers/s3.ts'
-import { makeMember, makeProject } from '../../../test/helpers/work.ts'
+import { asAgent, makeMember, makeProject, makeTask, registerAgent, runNow } from '../../../test/helpers/work.ts'
 import { createStorage } from '../../platform/storage.ts'
 import type { Storage } from '../../platform/storage.ts'
 import { files } from './table.ts'
@@ -137,6 +137,24 @@ for (const driver of ['local', 's3'] as const) {
       }
       expect((await start({ name: 'x', length: 4 }, stranger)).statusCode).toBe(404)
       expect((await head(id)).headers['upload-offset']).toBe('0')
+    })
+
+    it('lets the agent holding a run upload an artifact in chunks; another agent or the run\'s user gets 404', async () => {
+      const agent = await registerAgent(t.app, owner, { projectId })
+      const other = await registerAgent(t.app, owner, { projectId })
+      const runId = await runNow(t.app, owner, (await makeTask(t.app, owner, projectId)).id)
+      await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/claim?wait=0' }))
+      expect((await t.app.inject(asAgent(other, { method: 'POST', url: `/api/v1/executions/${runId}/uploads`, payload: { name: 'x.log', length: 6 } }))).statusCode).toBe(404)
+      const started = await t.app.inject(asAgent(agent, { method: 'POST', url: `/api/v1/executions/${runId}/uploads`, payload: { name: 'out.log', length: 6 } }))
+      expect(started.statusCode, started.body).toBe(201)
+      const { id } = started.json()
+      const chunk = (who: { apiKey: string }, offset: number, body: string) =>
+        t.app.inject(asAgent(who, { method: 'PATCH', url: `/api/v1/uploads/${id}`, headers: { 'upload-offset': String(offset), 'content-type': OCTETS }, payload: body }))
+      expect((await chunk(other, 0, 'log')).statusCode).toBe(404)
+      expect((await patch(id, 0, Buffer.from('log'))).statusCode).toBe(404)
+      expect((await chunk(agent, 0, 'log')).statusCode).toBe(200)
+      const done = await chunk(agent, 3, 'ged')
+      expect(done.json()).toMatchObject({ complete: true, file: { kind: 'artifact', executionId: runId, sha256: sha256(Buffer.from('logged')) } })
     })
 
     it('counts the declared length against the quota and FILES_MAX_BYTES before a byte arrives (413)', async () => {
