@@ -46,4 +46,25 @@ describe.skipIf(!tools)('the README files example', () => {
     const listed = await t.app.inject({ method: 'GET', url: `/api/v1/projects/${project}/files`, headers: { authorization: `Bearer ${user.accessToken}` } })
     expect(listed.json().items).toMatchObject([{ name: 'report.txt', size: 9, contentType: 'text/plain' }])
   }, 60_000)
+
+  it('sends a file in chunks through a resumable upload, and its SHA-256 is the file\'s', async () => {
+    const user = await makeUser(t.app)
+    const project = await makeProject(t.app, user)
+    const script = (await readmeBlock('#### Resumable uploads')).replace('http://localhost:8080', url)
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ACCESS: user.accessToken, PROJECT: project },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
+    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve)), err).toBe(0)
+    const [served, local] = out.trim().split('\n')
+    expect(served).toMatch(/^[0-9a-f]{64}$/)
+    expect(served).toBe(local)
+    const listed = await t.app.inject({ method: 'GET', url: `/api/v1/projects/${project}/files`, headers: { authorization: `Bearer ${user.accessToken}` } })
+    expect(listed.json().items).toMatchObject([{ name: 'big.bin', size: 3_000_000, sha256: served }])
+  }, 90_000)
 })

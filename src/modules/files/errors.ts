@@ -12,5 +12,7 @@ export const fileErrors = defineErrors({
   FILE_LINK_INVALID: [403, 'This download link is not valid'],
   FILE_LINK_EXPIRED: [403, 'This download link has expired; ask for a new one'],
   FILE_RUN_NOT_HELD: [409, 'This execution is not running on your agent; artifacts are uploaded while the run is held'],
-  FILE_UPLOAD_INCOMPLETE: [400, 'The upload ended before the whole body arrived']
+  FILE_UPLOAD_INCOMPLETE: [400, 'The upload ended before the whole body arrived'],
+  FILE_UPLOAD_OFFSET_MISMATCH: [409, 'The chunk was not sent from the upload\'s current offset; HEAD the upload for Upload-Offset and resume from there'],
+  FILE_CHUNK_TYPE_INVALID: [415, 'A chunk is sent with Content-Type: application/offset+octet-stream']
 })

@@ -7,6 +7,7 @@ import { defineFilePermissions } from './permissions.ts'
 import { filesRoutes } from './routes.ts'
 import { createFilesService, type FilesService } from './service.ts'
 import { createLinkSigner } from './signing.ts'
+import { resumableRoutes } from './resumable-routes.ts'
 import { uploadRoutes } from './upload-routes.ts'
 
 // The public surface other modules and the CLI may import (eslint: no-restricted-imports).
@@ -52,6 +53,7 @@ export default defineModule({
     app.addHook('preClose', async () => { clearInterval(timer) })
     app.addHook('onClose', async () => { await storage.close() })
     await app.register(filesRoutes(files, app.securityEvents))
+    await app.register(resumableRoutes(files))
     await app.register(uploadRoutes(files, { totalMs: app.config.files.uploadTimeoutMs, idleMs: app.config.files.uploadIdleTimeoutMs }))
   }, { name: 'files', dependencies: ['auth', 'rbac', 'events', 'security-events', 'projects', 'tasks', 'executions'] })
 })

@@ -24,6 +24,32 @@ export function createFilesRepository (db: Database) {
       const [row] = await tx.update(files).set({ ...values, status: 'active' }).where(and(eq(files.id, id), eq(files.status, 'uploading'))).returning()
       return row
     },
+    /** addPending lists a chunk key before it is written; undefined when the upload is no longer in progress. */
+    async addPending (id: string, key: string): Promise<FileRow | undefined> {
+      const [row] = await db.update(files).set({ uploadPending: sql`array_append(${files.uploadPending}, ${key})` })
+        .where(and(eq(files.id, id), eq(files.status, 'uploading'))).returning()
+      return row
+    },
+    /**
+     * commitPart records a written chunk only if the upload is still at `offset` (one conditional
+     * UPDATE: of two chunks for the same offset, the second finds the offset moved); undefined otherwise.
+     */
+    async commitPart (id: string, offset: number, size: number, key: string): Promise<FileRow | undefined> {
+      const [row] = await db.update(files).set({
+        uploadOffset: offset + size,
+        uploadParts: sql`array_append(${files.uploadParts}, ${key})`,
+        uploadPending: sql`array_remove(${files.uploadPending}, ${key})`
+      }).where(and(eq(files.id, id), eq(files.status, 'uploading'), eq(files.uploadOffset, offset))).returning()
+      return row
+    },
+    /** dropPending forgets a chunk key whose object was deleted (a chunk that failed or lost the race). */
+    async dropPending (id: string, key: string): Promise<void> {
+      await db.update(files).set({ uploadPending: sql`array_remove(${files.uploadPending}, ${key})` }).where(eq(files.id, id))
+    },
+    /** clearParts forgets an assembled upload's chunks once their objects are deleted. */
+    async clearParts (id: string): Promise<void> {
+      await db.update(files).set({ uploadParts: [] }).where(eq(files.id, id))
+    },
     /** markDeleting moves rows to `deleting` (from any state) and returns those it moved. */
     async markDeleting (ids: string[], tx: Database = db): Promise<FileRow[]> {
       if (ids.length === 0) return []

@@ -37,6 +37,29 @@ export const UploadQuerySchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 1024, description: 'File name; path parts, control characters and leading dots are removed, and it is cut to 255 UTF-8 bytes' })
 }, { additionalProperties: false })
 
+/** UploadStartSchema declares a resumable upload: the file's name, whole length and optional type. */
+export const UploadStartSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 1024, description: 'File name, sanitised as for a one-request upload' }),
+  length: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The whole file\'s length in bytes; counted against FILES_MAX_BYTES and the project quota at once' }),
+  contentType: Type.Optional(Type.String({ maxLength: 200, description: 'Declared media type, checked against the first bytes when the upload completes' }))
+}, { additionalProperties: false })
+
+/** UploadSessionSchema is a resumable upload's progress; `file` is set once the last byte arrived. */
+export const UploadSessionSchema = Type.Object({
+  id: Id,
+  name: Type.String(),
+  length: Type.Integer({ minimum: 0 }),
+  offset: Type.Integer({ minimum: 0, description: 'Bytes stored so far: the next chunk starts here (also the Upload-Offset header)' }),
+  complete: Type.Boolean(),
+  url: Type.String({ description: 'Where chunks are PATCHed and progress is read (HEAD)' }),
+  file: Type.Union([FileSchema, Type.Null()])
+}, { additionalProperties: false })
+
+/** ChunkHeadersSchema: a chunk says where it starts. */
+export const ChunkHeadersSchema = Type.Object({
+  'upload-offset': Type.String({ pattern: '^[0-9]{1,16}$', description: 'The offset this chunk starts at; must equal the upload\'s current offset' })
+})
+
 /** IdParams is the `:id` of a URL. */
 export const IdParams = Type.Object({ id: Id })
 
@@ -57,5 +80,7 @@ export const BinarySchema = Type.Unsafe<Buffer>({ type: 'string', format: 'binar
 
 /** File is a file as the API returns it. */
 export type File = Static<typeof FileSchema>
+/** UploadSession is a resumable upload's progress. */
+export type UploadSession = Static<typeof UploadSessionSchema>
 /** FileListQuery is a validated list query. */
 export type FileListQuery = Static<typeof FileListQuerySchema>

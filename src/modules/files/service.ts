@@ -16,6 +16,7 @@ import { fileEvent } from './events.ts'
 import { createIntake } from './intake.ts'
 import { sanitiseFileName } from './names.ts'
 import { createFilesRepository, type FileOwner } from './repository.ts'
+import { createResumableUploads, type Declaration } from './resumable.ts'
 import type { File, FileListQuery } from './schemas.ts'
 import type { LinkSigner } from './signing.ts'
 import { createSweeper } from './sweeper.ts'
@@ -45,6 +46,7 @@ export function createFilesService (deps: FilesDeps) {
   const repo = createFilesRepository(db)
   const access = createFileAccess(deps)
   const sweeper = createSweeper({ db, events, storage, repo, log: deps.log, retentionDays: limits.artifactRetentionDays, uploadTimeoutMs: limits.uploadTimeoutMs })
+  const resumable = createResumableUploads({ db, events, storage, repo, access, discard: sweeper.discard, limits, log: deps.log })
 
   async function store (granted: Granted, kind: FileRow['kind'], actor: Actor, upload: Upload): Promise<File> {
     const name = sanitiseFileName(upload.name)
@@ -120,6 +122,17 @@ export function createFilesService (deps: FilesDeps) {
     /** uploadArtifact stores a run's artifact, from the agent holding the run. */
     uploadArtifact: async (actor: Actor, executionId: string, upload: Upload): Promise<File> =>
       store(await access.holder(actor, executionId), 'artifact', actor, upload),
+
+    /** startUpload declares a resumable upload of a project's file or a task's attachment (editors). */
+    async startUpload (actor: Actor, owner: { kind: 'project' | 'task', id: string }, declaration: Declaration) {
+      return resumable.start(actor, await access.owner(actor, owner, 'editor'), owner.kind, declaration)
+    },
+    /** startArtifactUpload declares a resumable upload of a run's artifact, from the agent holding the run. */
+    startArtifactUpload: async (actor: Actor, executionId: string, declaration: Declaration) =>
+      resumable.start(actor, await access.holder(actor, executionId), 'artifact', declaration),
+    /** uploadStatus and appendChunk: only the caller who started an upload sees or extends it. */
+    uploadStatus: resumable.status,
+    appendChunk: resumable.append,
 
     async list (actor: Actor, owner: FileOwner, query: FileListQuery) {
       await access.owner(actor, owner, 'viewer')

@@ -16,8 +16,9 @@ const BATCH = 100
  * steps leaves a `deleting` row, which the next sweep finishes; no object is ever left unlisted.
  */
 export function createSweeper ({ db, events, storage, repo, log, retentionDays, uploadTimeoutMs }: { db: Database, events: Events, storage: Storage, repo: FilesRepository, log: FastifyBaseLogger, retentionDays: number, uploadTimeoutMs: number }) {
-  /** purge removes a `deleting` row's bytes, then the row. */
+  /** purge removes a `deleting` row's bytes (a resumable upload's chunks too), then the row. */
   async function purge (row: FileRow): Promise<void> {
+    for (const key of [...row.uploadParts, ...row.uploadPending]) await storage.delete(key)
     await storage.delete(row.storageKey)
     await repo.remove(row.id)
   }
@@ -27,8 +28,8 @@ export function createSweeper ({ db, events, storage, repo, log, retentionDays, 
 
     /** discard drops an upload that did not finish (no event: it never existed for anyone). */
     async discard (row: FileRow): Promise<void> {
-      await repo.markDeleting([row.id])
-      await purge({ ...row, status: 'deleting' })
+      const [marked] = await repo.markDeleting([row.id])
+      await purge(marked ?? { ...row, status: 'deleting' })
     },
 
     async sweep (now: Date = new Date()): Promise<{ marked: number, deleted: number }> {

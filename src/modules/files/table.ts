@@ -38,7 +38,13 @@ export const files = pgTable('files', {
   sha256: text('sha256'),
   storageKey: text('storage_key').notNull(),
   uploadedBy: uuid('uploaded_by').references(() => users.id, { onDelete: 'set null' }),
-  agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'set null' })
+  agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+  /** uploadOffset is how many bytes a resumable upload has stored (null for a one-request upload); `size` is its declared length. */
+  uploadOffset: bigint('upload_offset', { mode: 'number' }),
+  /** uploadParts are a resumable upload's stored chunks, in order; they are deleted once assembled into `storageKey`. */
+  uploadParts: text('upload_parts').array().notNull().default(sql`'{}'::text[]`),
+  /** uploadPending are chunks being written now: listed before their first byte, so a crash never leaves an object without a row. */
+  uploadPending: text('upload_pending').array().notNull().default(sql`'{}'::text[]`)
 }, (t) => [
   index('files_project_idx').on(t.projectId, t.createdAt, t.id).where(sql`${t.kind} = 'project'`),
   index('files_task_idx').on(t.taskId, t.createdAt, t.id),

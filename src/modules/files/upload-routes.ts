@@ -4,7 +4,9 @@ import { actorOf } from '../../platform/auth.ts'
 import { ProblemSchema } from '../../platform/problem-schema.ts'
 import type { FilesService, Upload } from './service.ts'
 import { boundedBody, type UploadBounds } from './upload-bounds.ts'
-import { FileSchema, IdParams, UploadQuerySchema } from './schemas.ts'
+import { fileErrors } from './errors.ts'
+import { progress } from './resumable-routes.ts'
+import { ChunkHeadersSchema, FileSchema, IdParams, UploadQuerySchema, UploadSessionSchema } from './schemas.ts'
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 413: ProblemSchema, 415: ProblemSchema }
 const tags = ['files']
@@ -47,5 +49,22 @@ export function uploadRoutes (files: FilesService, bounds: UploadBounds): Fastif
       config: { access: 'agent:work', bodyTimeout: 'own' },
       schema: { tags: ['agents'], operationId: 'uploadExecutionArtifact', summary: 'Upload an artifact of a run the calling agent holds (logs, outputs)', description, params: IdParams, querystring: UploadQuerySchema, consumes: ['application/octet-stream'], response: { 201: FileSchema, ...problems } }
     }, async (request, reply) => reply.code(201).send(await files.uploadArtifact(actorOf(request), request.params.id, uploadOf(request.query.name, request, bounds))))
+
+    app.patch('/api/v1/uploads/:id', {
+      // Users and agents both upload; the service lets only the one who started the upload extend it (404 for anyone else).
+      config: { access: 'authenticated', bodyTimeout: 'own' },
+      schema: {
+        tags,
+        operationId: 'appendUploadChunk',
+        summary: 'Append a chunk to a resumable upload at Upload-Offset (409 with the current Upload-Offset when it moved); the last chunk completes the file',
+        description: 'The body is the chunk, sent with Content-Type: application/offset+octet-stream. Each chunk is bound by FILES_UPLOAD_TIMEOUT_MS and FILES_UPLOAD_IDLE_TIMEOUT_MS.',
+        params: IdParams,
+        headers: ChunkHeadersSchema,
+        response: { 200: UploadSessionSchema, ...problems }
+      }
+    }, async (request, reply) => {
+      if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== 'application/offset+octet-stream') throw fileErrors.FILE_CHUNK_TYPE_INVALID()
+      return progress(reply, await files.appendChunk(actorOf(request), request.params.id, Number(request.headers['upload-offset']), boundedBody(request.raw, bounds)))
+    })
   }
 }
