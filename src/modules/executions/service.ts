@@ -5,7 +5,7 @@ import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import type { AgentsService } from '../agents/index.ts'
 import type { AgentRow } from '../agents/index.ts'
 import type { ProjectsService } from '../projects/index.ts'
@@ -21,7 +21,7 @@ const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
 export const MAX_QUEUED_PER_TASK = 100
 
-interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config }
+interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
 
 function fromTask (task: RunSnapshot) {
   return {
@@ -42,7 +42,7 @@ function checkResultSize (result: unknown): void {
 }
 
 /** createExecutionsService holds the run rules: creating runs, handing them to agents, their ends, retries and timeouts. */
-export function createExecutionsService ({ db, projects, agents, events, audit, config }: ExecutionsDeps) {
+export function createExecutionsService ({ db, projects, agents, events, audit, config, cursors }: ExecutionsDeps) {
   const repo = createExecutionsRepository(db)
   const { leaseSeconds, logMaxChars: logMax } = config.work
   // Wakes long-polling claims on this node when work is queued here; other nodes find it on their next poll.
@@ -174,9 +174,8 @@ export function createExecutionsService ({ db, projects, agents, events, audit, 
     },
 
     async list (actor: Actor, query: ExecutionFilter & { limit: number, cursor?: string }) {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      return pageOf(await repo.list(await scopeOf(actor), query, query.limit, cursor), query.limit, toExecutionSummary)
+      const cursor = cursors.after('executions', query.cursor)
+      return cursors.pageOf('executions', await repo.list(await scopeOf(actor), query, query.limit, cursor), query.limit, toExecutionSummary)
     },
 
     get: async (actor: Actor, id: string): Promise<Execution> => toExecution(await requireExecution(actor, id, 'viewer')),

@@ -1,8 +1,6 @@
 import fp from 'fastify-plugin'
-import { deriveKey } from '../../lib/secret-box.ts'
-import { masterSecret } from '../../platform/master-secret.ts'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
-import { createCursorCodec } from './cursor.ts'
 import { memberRoutes } from './member-routes.ts'
 import { createMembersService } from './members-service.ts'
 import { projectPermissions, userProjectPermissions } from './permissions.ts'
@@ -25,9 +23,7 @@ export default defineModule({
   name: 'projects',
   plugin: fp(async (app) => {
     app.rbac.define(projectPermissions, userProjectPermissions)
-    // Derived on first use: the master secret may be read from (or written to) the data dir.
-    let key: Buffer | undefined
-    const cursors = createCursorCodec(() => (key ??= deriveKey(masterSecret(app.config), 'project-list-cursor')))
+    const cursors = listCursors(app.config)
     const projects = createProjectsService({ db: app.db, events: app.events, audit: app.securityEvents, cursors })
     app.decorate('projects', projects)
     await app.register(projectsRoutes(projects))

@@ -3,8 +3,8 @@ import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { AppError, platformErrors } from '../../platform/errors.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import { AppError } from '../../platform/errors.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { violatedConstraint } from '../../lib/sql-state.ts'
 import { createDueTasks, type FireTask } from './due.ts'
 import { invalidFields, taskErrors } from './errors.ts'
@@ -35,11 +35,12 @@ export interface TasksDeps extends RulesDeps {
   log: FastifyBaseLogger
   /** fire hands a claimed slot on (fire.ts: the `tasks.fire` job). */
   fire: FireTask
+  cursors: CursorCodec
 }
 
 /** createTasksService holds the task rules: project roles, schedules, the per-project cap, and the scheduler's claim. */
 export function createTasksService (deps: TasksDeps) {
-  const { db, events, audit, projects, maxPerProject } = deps
+  const { db, events, audit, projects, maxPerProject, cursors } = deps
   const repo = createTasksRepository(db)
   const due = createDueTasks({ db, log: deps.log, fire: deps.fire })
 
@@ -86,9 +87,9 @@ export function createTasksService (deps: TasksDeps) {
 
     async list (actor: Actor, projectId: string, query: TaskListQuery): Promise<{ items: Task[], nextCursor: string | null }> {
       await projects.requireAccess(actor, projectId, 'viewer')
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      return pageOf(await repo.list(projectId, query.limit, { cursor, enabled: query.enabled, q: query.q?.trim() || undefined }), query.limit, toTask)
+      const list = `tasks:${projectId}`
+      const cursor = cursors.after(list, query.cursor)
+      return cursors.pageOf(list, await repo.list(projectId, query.limit, { cursor, enabled: query.enabled, q: query.q?.trim() || undefined }), query.limit, toTask)
     },
 
     get: async (actor: Actor, taskId: string): Promise<Task> => toTask(await requireTask(actor, taskId, 'viewer')),
