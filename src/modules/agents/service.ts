@@ -6,7 +6,7 @@ import type { Events } from '../../platform/events.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
 import type { CursorCodec } from '../../lib/cursor.ts'
 import type { ApiKeysService } from '../api-keys/index.ts'
-import type { ProjectsService } from '../projects/index.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import { agentErrors } from './errors.ts'
 import { agentEvent, statusEventType } from './events.ts'
 import { createAgentsRepository } from './repository.ts'
@@ -16,7 +16,7 @@ import { toAgent, toAgentEvent, type Agent } from './view.ts'
 /** MAX_AGENTS_PER_PROJECT bounds how many agents one project registers. */
 export const MAX_AGENTS_PER_PROJECT = 100
 
-interface AgentsDeps { db: Database, projects: ProjectsService, apiKeys: ApiKeysService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
+interface AgentsDeps { db: Database, projects: ProjectAccess, apiKeys: ApiKeysService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
 
 /** RemovalGuard tells why an agent may not be deleted (in the deletion's transaction, the agent row locked), or undefined. */
 export type RemovalGuard = (agentId: string, tx: Database) => Promise<string | undefined>

@@ -8,7 +8,7 @@ import { AppError, platformErrors } from '../../platform/errors.ts'
 import type { CursorCodec } from '../../lib/cursor.ts'
 import type { AgentsService } from '../agents/index.ts'
 import type { AgentRow } from '../agents/index.ts'
-import type { ProjectsService } from '../projects/index.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import type { RunSnapshot, TaskRow } from '../tasks/index.ts'
 import { executionErrors } from './errors.ts'
 import { endEvent, executionEvent } from './events.ts'
@@ -21,7 +21,7 @@ const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
 export const MAX_QUEUED_PER_TASK = 100
 
-interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
+interface ExecutionsDeps { db: Database, projects: ProjectAccess, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
 
 function fromTask (task: RunSnapshot) {
   return {

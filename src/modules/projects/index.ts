@@ -8,7 +8,8 @@ import { projectsRoutes } from './routes.ts'
 import { createProjectsService, type ProjectsService } from './service.ts'
 
 // The public surface other modules and the CLI may import (eslint: no-restricted-imports).
-export { type ProjectsService } from './service.ts'
+export { type ProjectAccess, type ProjectsService } from './service.ts'
+export { type ProjectRole } from './table.ts'
 export { projects } from './table.ts'
 
 declare module 'fastify' {

@@ -124,3 +124,10 @@ export function createProjectsService ({ db, events, audit, cursors, maxOwnedPro
 
 /** ProjectsService is the projects module's service, decorated as `app.projects` for the other modules. */
 export type ProjectsService = ReturnType<typeof createProjectsService>
+
+/**
+ * ProjectAccess is what the work modules need of projects, and all they may depend on: the access
+ * check (404 for a project the actor cannot see, 403 for a role below `need`), the projects an actor
+ * sees, and a user's role in one.
+ */
+export type ProjectAccess = Pick<ProjectsService, 'requireAccess' | 'visibleProjectIds' | 'roleOf'>

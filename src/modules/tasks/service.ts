@@ -4,6 +4,7 @@ import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import { AppError } from '../../platform/errors.ts'
+import type { ProjectAccess, ProjectRole } from '../projects/index.ts'
 import type { CursorCodec } from '../../lib/cursor.ts'
 import { violatedConstraint } from '../../lib/sql-state.ts'
 import { createDueTasks, type FireTask } from './due.ts'
@@ -14,15 +15,6 @@ import { firstRunAfter, resolveTaskInput, type RulesDeps } from './rules.ts'
 import type { CreateTaskInput, Task, TaskListQuery, UpdateTaskInput } from './schemas.ts'
 import type { TaskRow } from './table.ts'
 import { toTask } from './view.ts'
-
-/** ProjectRoleNeed is the least project role an action needs. */
-export type ProjectRoleNeed = 'viewer' | 'editor' | 'owner'
-
-/** ProjectAccess is what the tasks module needs from the projects module. */
-export interface ProjectAccess {
-  /** requireAccess throws 404 for a project the actor cannot see and 403 for a role below `need`. */
-  requireAccess: (actor: Actor, projectId: string, need: ProjectRoleNeed) => Promise<unknown>
-}
 
 /** TasksDeps is what the tasks service is built from. */
 export interface TasksDeps extends RulesDeps {
@@ -45,7 +37,7 @@ export function createTasksService (deps: TasksDeps) {
   const due = createDueTasks({ db, log: deps.log, fire: deps.fire })
 
   /** requireTask returns the task when the actor has at least `need` on its project; 404 TASK_NOT_FOUND otherwise (same body for missing and foreign). */
-  async function requireTask (actor: Actor, taskId: string, need: ProjectRoleNeed): Promise<TaskRow> {
+  async function requireTask (actor: Actor, taskId: string, need: ProjectRole): Promise<TaskRow> {
     const row = await repo.find(taskId)
     if (!row) throw taskErrors.TASK_NOT_FOUND()
     try {

@@ -6,6 +6,7 @@ import type { CursorCodec } from '../../lib/cursor.ts'
 import { newId } from '../../lib/ids.ts'
 import { isForeignKeyViolation } from '../../lib/sql-state.ts'
 import type { SecretBox } from '../../lib/secret-box.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import { createDeliveriesRepository } from './deliveries-repository.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { invalidUrl, webhookErrors } from './errors.ts'
@@ -18,12 +19,6 @@ import { toDelivery, toWebhook } from './view.ts'
 
 /** ROTATION_OVERLAP_MS is how long a rotated-out secret keeps signing beside the new one. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000
-
-/** ProjectAccess is what the webhooks module needs from the projects module. */
-export interface ProjectAccess {
-  /** requireAccess throws 404 for a project the actor cannot see and 403 for a role below `need`. */
-  requireAccess: (actor: Actor, projectId: string, need: 'viewer' | 'editor' | 'owner') => Promise<unknown>
-}
 
 /** WebhooksDeps is what the webhooks service is built from. */
 export interface WebhooksDeps {
