@@ -4,7 +4,8 @@ import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { AppError, platformErrors } from '../../platform/errors.ts'
+import type { AppError } from '../../platform/errors.ts'
+import { platformErrors } from '../../platform/errors.ts'
 import type { CursorCodec } from '../../lib/cursor.ts'
 import type { AgentsService } from '../agents/index.ts'
 import type { AgentRow } from '../agents/index.ts'
@@ -12,10 +13,12 @@ import type { ProjectAccess } from '../projects/index.ts'
 import type { RunSnapshot, TaskRow } from '../tasks/index.ts'
 import { executionErrors } from './errors.ts'
 import { endEvent, executionEvent } from './events.ts'
-import { createExecutionsRepository, type ExecutionFilter, type ExecutionScope } from './repository.ts'
+import { createExecutionsRepository, type ExecutionFilter } from './repository.ts'
 import type { ExecutionRow } from './table.ts'
 import { toExecution, toExecutionSummary, type Execution } from './view.ts'
 import { inRunTrace, runTraceContext } from './trace.ts'
+import { createExecutionAccess } from './access.ts'
+import { createRetries } from './retries.ts'
 
 const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
@@ -51,57 +54,8 @@ export function createExecutionsService ({ db, projects, agents, events, audit, 
   let closing = false
   const queued = () => { wake.emit('queued') }
 
-  async function scopeOf (actor: Actor): Promise<ExecutionScope> {
-    if (actor.agentId !== undefined) return { kind: 'agent', agentId: actor.agentId }
-    if (actor.permissions.has('execution:admin')) return { kind: 'all' }
-    const ids = await projects.visibleProjectIds(actor)
-    return ids === 'all' ? { kind: 'all' } : { kind: 'projects', ids }
-  }
-
-  /** requireExecution returns the run when the caller may see it (`need` on its project, or it is the agent running it). */
-  async function requireExecution (actor: Actor, id: string, need: 'viewer' | 'editor'): Promise<ExecutionRow> {
-    const row = await repo.find(id)
-    if (!row) throw executionErrors.EXECUTION_NOT_FOUND()
-    if (actor.agentId !== undefined) {
-      if (row.agentId !== actor.agentId) throw executionErrors.EXECUTION_NOT_FOUND()
-      return row
-    }
-    if (actor.permissions.has('execution:admin')) return row
-    if (row.projectId === null) throw executionErrors.EXECUTION_NOT_FOUND()
-    try {
-      await projects.requireAccess(actor, row.projectId, need)
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) throw executionErrors.EXECUTION_NOT_FOUND()
-      throw err
-    }
-    return row
-  }
-
-  /** retryIfAllowed queues the next attempt of a run that failed or timed out, after its back-off (doubling each time). */
-  async function retryIfAllowed (row: ExecutionRow, tx: Database): Promise<void> {
-    if (row.attempt >= row.maxAttempts || row.taskId === null) return
-    const delayMs = row.backoffSeconds * 1000 * 2 ** (row.attempt - 1)
-    const retry = await repo.insert({
-      taskId: row.taskId,
-      projectId: row.projectId,
-      taskName: row.taskName,
-      trigger: 'retry',
-      slot: row.slot,
-      attempt: row.attempt + 1,
-      maxAttempts: row.maxAttempts,
-      backoffSeconds: row.backoffSeconds,
-      retryOf: row.id,
-      payload: row.payload,
-      targetAgentId: row.targetAgentId,
-      targetLabels: row.targetLabels,
-      timeoutSeconds: row.timeoutSeconds,
-      availableAt: new Date(Date.now() + delayMs),
-      requestedBy: row.requestedBy,
-      // Every attempt stays in the run's trace.
-      traceContext: row.traceContext
-    }, tx)
-    if (retry) await events.record(executionEvent('execution.queued', retry), tx)
-  }
+  const { scopeOf, requireExecution } = createExecutionAccess({ repo, projects })
+  const retryIfAllowed = createRetries({ repo, events })
 
   async function end (agent: AgentRow, id: string, outcome: { status: 'succeeded' | 'failed', result?: unknown, error?: string, log?: string, retry?: boolean }): Promise<Execution> {
     checkResultSize(outcome.result)
