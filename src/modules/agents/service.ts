@@ -9,6 +9,7 @@ import type { ApiKeysService } from '../api-keys/index.ts'
 import type { ProjectAccess } from '../projects/index.ts'
 import { agentErrors } from './errors.ts'
 import { agentEvent, statusEventType } from './events.ts'
+import { AGENT_ADMIN } from './permissions.ts'
 import { createAgentsRepository } from './repository.ts'
 import type { AgentRow, AgentStatus } from './table.ts'
 import { toAgent, toAgentEvent, type Agent } from './view.ts'
@@ -29,7 +30,7 @@ export function createAgentsService ({ db, projects, apiKeys, events, audit, con
   const heartbeatListeners: Array<(agentId: string) => Promise<void>> = []
   const removalGuards: RemovalGuard[] = []
   const removalListeners: Array<(agentId: string, tx: Database) => Promise<void>> = []
-  const isAdmin = (actor: Actor) => actor.permissions.has('agent:admin')
+  const isAdmin = (actor: Actor) => actor.permissions.has(AGENT_ADMIN)
 
   /** requireAgent returns the agent when the caller may act on it with `need` on its project; 404 otherwise. */
   async function requireAgent (actor: Actor, id: string, need: 'viewer' | 'owner'): Promise<AgentRow> {

@@ -8,6 +8,7 @@ import { createAccessCheck } from './access.ts'
 import type { CursorCodec } from '../../lib/cursor.ts'
 import { projectErrors } from './errors.ts'
 import { memberEvent } from './events.ts'
+import { PROJECT_UPDATE } from './permissions.ts'
 import { createMembersRepository } from './members-repository.ts'
 import { createProjectsRepository } from './repository.ts'
 import type { AddMember, Member } from './schemas.ts'
@@ -111,7 +112,7 @@ export function createMembersService ({ db, users, cursors, events, audit }: Mem
       const self = userId === actor.userId
       const change = await db.transaction(async (tx) => {
         const { project } = await check(actor, projectId, self ? 'viewer' : 'owner', { tx, lock: true })
-        if (!self && !actor.permissions.has('project:update')) throw authErrors.FORBIDDEN()
+        if (!self && !actor.permissions.has(PROJECT_UPDATE)) throw authErrors.FORBIDDEN()
         const before = await repo.find(projectId, userId, tx)
         if (!before) throw projectErrors.PROJECT_MEMBER_NOT_FOUND()
         await refuseLastOwner(projectId, before.role, null, tx)
