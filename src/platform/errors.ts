@@ -26,16 +26,19 @@ export class AppError extends Error {
 export interface FieldError { path: string, message: string }
 
 type Catalogue = Record<string, readonly [status: number, title: string]>
-type Factories<C extends Catalogue> = { [K in keyof C]: (detail?: string) => AppError }
+/** ErrorExtra is what a raised error may carry besides its detail: the invalid fields, reply headers, the cause. */
+export interface ErrorExtra { fields?: FieldError[], headers?: Record<string, string>, cause?: unknown }
+type Factories<C extends Catalogue> = { [K in keyof C]: (detail?: string, extra?: ErrorExtra) => AppError }
 
 /**
  * defineErrors turns a module's catalogue `{ CODE: [status, message] }` into typed factories,
- * so `errors.TASK_NOT_FOUND()` throws the same code, status and message everywhere.
+ * so `errors.TASK_NOT_FOUND()` throws the same code, status and message everywhere. Codes are
+ * raised only through a catalogue (errors-catalogue.test.ts fails on an `AppError` made elsewhere).
  */
 export function defineErrors<const C extends Catalogue> (catalogue: C): Factories<C> {
-  const out: Record<string, (detail?: string) => AppError> = {}
+  const out: Record<string, (detail?: string, extra?: ErrorExtra) => AppError> = {}
   for (const [code, [status, title]] of Object.entries(catalogue)) {
-    out[code] = (detail?: string) => new AppError(code, status, detail ?? title)
+    out[code] = (detail?: string, extra?: ErrorExtra) => new AppError(code, status, detail ?? title, extra)
   }
   return out as Factories<C>
 }
@@ -52,6 +55,13 @@ export const platformErrors = defineErrors({
   CLIENT_ABORTED: [400, 'The client closed the connection before the request was complete'],
   URL_TOO_LONG: [414, 'The request URL is longer than this server accepts'],
   SERVICE_UNAVAILABLE: [503, 'A dependency is unavailable; retry shortly'],
+  // A deadlock or serialization failure rolled the whole transaction back: the same request is likely to succeed a moment later.
+  CONCURRENT_UPDATE: [503, 'The operation collided with concurrent work and was rolled back; retry it'],
+  TIMEOUT: [503, 'The operation took too long; retry shortly'],
+  CONTENT_ENCODING_UNSUPPORTED: [415, 'Compressed request bodies are not accepted; send plain JSON'],
+  JSON_TOO_DEEP: [400, 'JSON nesting is deeper than this server accepts'],
+  // Tells a frontend to re-authenticate (POST /api/v1/auth/reauthenticate) and retry (step-up.ts).
+  STEP_UP_REQUIRED: [401, 'This action needs a recent sign-in'],
   INTERNAL: [500, 'An unexpected error occurred']
 })
 
@@ -94,7 +104,7 @@ function fromValidation (err: FastifyError): AppError {
     return { path, message }
   })
   const first = fields[0]
-  return new AppError('VALIDATION_FAILED', 400, first ? `${first.path} ${first.message}` : 'The request is not valid', { fields })
+  return platformErrors.VALIDATION_FAILED(first ? `${first.path} ${first.message}` : undefined, { fields })
 }
 
 /** toAppError maps anything thrown into the one error shape, hiding internals of unexpected errors. */
@@ -112,17 +122,18 @@ export function toAppError (err: unknown): AppError {
   if (code === '22021' || code === '22P05') return platformErrors.NUL_CHARACTER()
   // A deadlock or serialization failure rolled the whole transaction back: nothing was written, and
   // the same request is likely to succeed a moment later (a project deleted while its tasks fire).
-  if (code === '40P01' || code === '40001') return new AppError('CONCURRENT_UPDATE', 503, 'The operation collided with concurrent work and was rolled back; retry it', { headers: { 'retry-after': '1' } })
+  if (code === '40P01' || code === '40001') return platformErrors.CONCURRENT_UPDATE(undefined, { headers: { 'retry-after': '1' } })
   // Every wait that ran out is a 503: a statement (57014, or the client's query timeout mapped to
   // it above), a lock (55P03), an idle transaction or session the server ended (25P03, 57P05); the
   // pool and connect timeouts count as unavailable (08000) below.
-  if (code === '57014' || code === '55P03' || code === '25P03' || code === '57P05') return new AppError('TIMEOUT', 503, 'The operation took too long; retry shortly', { headers: { 'retry-after': '1' } })
+  if (code === '57014' || code === '55P03' || code === '25P03' || code === '57P05') return platformErrors.TIMEOUT(undefined, { headers: { 'retry-after': '1' } })
   if (code && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) {
-    return new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
+    return platformErrors.SERVICE_UNAVAILABLE(undefined, { headers: { 'retry-after': '1' } })
   }
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500
   if (status >= 400 && status < 500) {
-    // Framework client errors (bad JSON, too large, bad media type) carry safe messages.
+    // Framework client errors (bad JSON, too large, bad media type) carry safe messages. Their
+    // codes are Fastify's (FST_ERR_…, prefix cut): the one place an AppError is made outside a catalogue.
     const frameworkCode = typeof fe.code === 'string' ? fe.code : 'BAD_REQUEST'
     return new AppError(frameworkCode.replace(/^FST_ERR_CTP_/, '').replace(/^FST_ERR_/, ''), status, fe.message)
   }

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import { jsonDepthExceeds } from '../lib/json-depth.ts'
 import type { RouteOptions } from 'fastify'
-import { AppError, platformErrors } from './errors.ts'
+import { platformErrors } from './errors.ts'
 import { ProblemSchema } from './problem-schema.ts'
 
 // PostgreSQL text and jsonb cannot hold U+0000: a NUL that reached a query was a 500 (SQLSTATE
@@ -55,7 +55,7 @@ export default fp(async function security (app) {
     const encoding = request.headers['content-encoding']
     // Compressed request bodies are refused: decoding them would let a small upload expand past the body limit.
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      done(new AppError('CONTENT_ENCODING_UNSUPPORTED', 415, 'Compressed request bodies are not accepted; send plain JSON'))
+      done(platformErrors.CONTENT_ENCODING_UNSUPPORTED())
       return
     }
     done()
@@ -93,7 +93,7 @@ export default fp(async function security (app) {
       return
     }
     if (jsonDepthExceeds(text, maxDepth)) {
-      done(new AppError('JSON_TOO_DEEP', 400, `JSON nesting is deeper than ${maxDepth} levels`), undefined)
+      done(platformErrors.JSON_TOO_DEEP(`JSON nesting is deeper than ${maxDepth} levels`), undefined)
       return
     }
     if (text.includes('\\u0000') && NUL_ESCAPE.test(text)) {

@@ -1,8 +1,5 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { AppError } from './errors.ts'
-
-/** STEP_UP_REQUIRED is the error code that tells a frontend to re-authenticate (POST /api/v1/auth/reauthenticate) and retry. */
-export const STEP_UP_REQUIRED = 'STEP_UP_REQUIRED'
+import { platformErrors, type AppError } from './errors.ts'
 
 /**
  * stepUpRequired is the reply to a sensitive action on a session authenticated too long ago: 401 with
@@ -10,7 +7,7 @@ export const STEP_UP_REQUIRED = 'STEP_UP_REQUIRED'
  * frontend asks for the password (and code) again instead of signing the user out.
  */
 export function stepUpRequired (maxAgeSeconds: number): AppError {
-  return new AppError(STEP_UP_REQUIRED, 401, `This action needs a recent sign-in (within ${maxAgeSeconds} s): re-authenticate with POST /api/v1/auth/reauthenticate, then retry`, {
+  return platformErrors.STEP_UP_REQUIRED(`This action needs a recent sign-in (within ${maxAgeSeconds} s): re-authenticate with POST /api/v1/auth/reauthenticate, then retry`, {
     headers: { 'www-authenticate': `Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required", max_age=${maxAgeSeconds}` }
   })
 }

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { sql } from 'drizzle-orm'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { scrapeGauge } from '../../platform/operations-metrics.ts'
 import { AGENT_STATUSES, agents as agentsTable } from './table.ts'
@@ -26,7 +27,7 @@ export default defineModule({
     defineAgentPermissions(app.rbac)
     // An agent's key holds these permissions and nothing else (execution:read shows it only its own runs).
     app.rbac.defineRole('agent', ['agent:work', 'execution:read'])
-    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, audit: app.securityEvents, config: app.config })
+    const agents = createAgentsService({ db: app.db, projects: app.projects, apiKeys: app.apiKeys, events: app.events, audit: app.securityEvents, config: app.config, cursors: listCursors(app.config) })
     app.decorate('agents', agents)
     app.notifications.declare(...agentNotificationTypes(app.db))
     scrapeGauge(app.metrics, { name: 'backplane_agents', help: 'Registered agents by status (online, busy, offline …)', labelNames: ['status'] as const }, async (g) => {

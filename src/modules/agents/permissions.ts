@@ -7,5 +7,14 @@ import type { Rbac } from '../../platform/rbac.ts'
  * claim, report), never a person's.
  */
 export function defineAgentPermissions (rbac: Rbac): void {
-  rbac.define({ agent: ['read', 'manage', 'admin', 'work'] }, ['agent:read', 'agent:manage'])
+  rbac.define(agentPermissions, userAgentPermissions)
 }
+
+/** agentPermissions are the agent actions. */
+export const agentPermissions = { agent: ['read', 'manage', 'admin', 'work'] } as const
+
+/** userAgentPermissions are what the built-in `user` role holds. */
+export const userAgentPermissions = ['agent:read', 'agent:manage'] as const
+
+/** AGENT_ADMIN is the permission that manages every agent without project membership. */
+export const AGENT_ADMIN = 'agent:admin'

@@ -4,11 +4,12 @@ import type { Database } from '../../platform/db.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import type { Events } from '../../platform/events.ts'
 import { AppError, platformErrors } from '../../platform/errors.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import type { ApiKeysService } from '../api-keys/index.ts'
-import type { ProjectsService } from '../projects/index.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import { agentErrors } from './errors.ts'
 import { agentEvent, statusEventType } from './events.ts'
+import { AGENT_ADMIN } from './permissions.ts'
 import { createAgentsRepository } from './repository.ts'
 import type { AgentRow, AgentStatus } from './table.ts'
 import { toAgent, toAgentEvent, type Agent } from './view.ts'
@@ -16,27 +17,20 @@ import { toAgent, toAgentEvent, type Agent } from './view.ts'
 /** MAX_AGENTS_PER_PROJECT bounds how many agents one project registers. */
 export const MAX_AGENTS_PER_PROJECT = 100
 
-interface AgentsDeps { db: Database, projects: ProjectsService, apiKeys: ApiKeysService, events: Events, audit: SecurityEvents, config: Config }
-
-function cursorOf (text: string | undefined) {
-  if (text === undefined) return undefined
-  const cursor = decodeCursor(text)
-  if (!cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-  return cursor
-}
+interface AgentsDeps { db: Database, projects: ProjectAccess, apiKeys: ApiKeysService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
 
 /** RemovalGuard tells why an agent may not be deleted (in the deletion's transaction, the agent row locked), or undefined. */
 export type RemovalGuard = (agentId: string, tx: Database) => Promise<string | undefined>
 
 /** createAgentsService holds the agent rules: who registers and manages which agent, and each agent's own state. */
-export function createAgentsService ({ db, projects, apiKeys, events, audit, config }: AgentsDeps) {
+export function createAgentsService ({ db, projects, apiKeys, events, audit, config, cursors }: AgentsDeps) {
   const audited = (context: AuditContext, action: string, agentId: string, details: Record<string, unknown>, tx: Database) =>
     audit.record(context, { action, outcome: 'success', targetType: 'agent', targetId: agentId, details }, tx)
   const repo = createAgentsRepository(db)
   const heartbeatListeners: Array<(agentId: string) => Promise<void>> = []
   const removalGuards: RemovalGuard[] = []
   const removalListeners: Array<(agentId: string, tx: Database) => Promise<void>> = []
-  const isAdmin = (actor: Actor) => actor.permissions.has('agent:admin')
+  const isAdmin = (actor: Actor) => actor.permissions.has(AGENT_ADMIN)
 
   /** requireAgent returns the agent when the caller may act on it with `need` on its project; 404 otherwise. */
   async function requireAgent (actor: Actor, id: string, need: 'viewer' | 'owner'): Promise<AgentRow> {
@@ -95,8 +89,8 @@ export function createAgentsService ({ db, projects, apiKeys, events, audit, con
 
     async list (actor: Actor, query: { limit: number, cursor?: string, projectId?: string, status?: AgentStatus, label?: string }) {
       const scope = isAdmin(actor) ? 'all' : await projects.visibleProjectIds(actor)
-      const rows = await repo.list(scope, query, query.limit, cursorOf(query.cursor))
-      return pageOf(rows, query.limit, toAgent)
+      const rows = await repo.list(scope, query, query.limit, cursors.after('agents', query.cursor))
+      return cursors.pageOf('agents', rows, query.limit, toAgent)
     },
 
     get: async (actor: Actor, id: string): Promise<Agent> => toAgent(await requireAgent(actor, id, 'viewer')),
@@ -165,7 +159,8 @@ export function createAgentsService ({ db, projects, apiKeys, events, audit, con
 
     async events (actor: Actor, id: string, query: { limit: number, cursor?: string }) {
       await requireAgent(actor, id, 'viewer')
-      return pageOf(await repo.events(id, query.limit, cursorOf(query.cursor)), query.limit, toAgentEvent)
+      const list = `agent-events:${id}`
+      return cursors.pageOf(list, await repo.events(id, query.limit, cursors.after(list, query.cursor)), query.limit, toAgentEvent)
     },
 
     /** usableBy tells whether a task of the project may target the agent: the project's own agents and global ones. */

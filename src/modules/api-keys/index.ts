@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { adminApiKeyRoutes } from './admin-routes.ts'
 import { createExpiryNotices } from './expiry.ts'
@@ -26,7 +27,7 @@ const EXPIRY_SWEEP_MS = 3600_000
 export default defineModule({
   name: 'api-keys',
   plugin: fp(async (app) => {
-    const keys = createApiKeysService({ db: app.db, cache: app.cache, rbac: app.rbac, users: app.users, events: app.events, audit: app.securityEvents, log: app.log })
+    const keys = createApiKeysService({ db: app.db, cache: app.cache, rbac: app.rbac, users: app.users, events: app.events, audit: app.securityEvents, log: app.log, cursors: listCursors(app.config) })
     app.decorate('apiKeys', keys)
     // Registered after the auth module, so the bearer scheme is tried first.
     app.auth.addScheme(apiKeyScheme({ keys, users: app.users, rbac: app.rbac }))

@@ -4,8 +4,7 @@ import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
 import type { Rbac } from '../../platform/rbac.ts'
 import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
-import { platformErrors } from '../../platform/errors.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import type { UsersService } from '../users/index.ts'
 import { apiKeyErrors } from './errors.ts'
 import { hashApiKey, newApiKey, prefixOf, sameHash, type NewKey } from './key-format.ts'
@@ -32,6 +31,7 @@ interface ApiKeysDeps {
   events: Events
   audit: SecurityEvents
   log: FastifyBaseLogger
+  cursors: CursorCodec
 }
 
 // A key's owner sees its changes on their channel: the name, prefix and scopes, never the key.
@@ -46,7 +46,7 @@ const keyEvent = (type: string, row: ApiKeyRow): DomainEvent => ({
 const keyAudit = (action: string, row: ApiKeyRow): SecurityEvent => ({ action, outcome: 'success', targetType: 'api-key', targetId: row.id, details: { name: row.name, scopes: row.scopes } })
 
 /** createApiKeysService holds the key rules: owner-only access, scopes within the owner's permissions, shown-once secrets. */
-export function createApiKeysService ({ db, cache, rbac, users, events, audit, log }: ApiKeysDeps) {
+export function createApiKeysService ({ db, cache, rbac, users, events, audit, log, cursors }: ApiKeysDeps) {
   const repo = createApiKeysRepository(db)
   const cacheKey = (prefix: string) => `api-key:${prefix}`
   // When each key was last written as used by this node; the SQL guard makes it once a minute across nodes too.
@@ -102,9 +102,8 @@ export function createApiKeysService ({ db, cache, rbac, users, events, audit, l
     },
 
     async list (userId: string, query: { limit: number, cursor?: string }) {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      return pageOf(await repo.list(userId, query.limit, cursor), query.limit, toApiKey)
+      const list = `api-keys:${userId}`
+      return cursors.pageOf(list, await repo.list(userId, query.limit, cursors.after(list, query.cursor)), query.limit, toApiKey)
     },
 
     get: async (userId: string, id: string): Promise<ApiKey> => toApiKey(await owned(userId, id)),

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { installAppendOnlyGuard } from './append-only.ts'
 import { auditPermissions } from './permissions.ts'
@@ -40,7 +41,7 @@ export default defineModule({
       onDropped: (n, reason) => { dropped.inc({ reason }, n) },
       onFailed: () => { failures.inc() }
     })
-    const audit = createAuditService({ repo, writer })
+    const audit = createAuditService({ repo, writer, cursors: listCursors(app.config) })
     app.securityEvents.useStore({
       // A change's event is written in the change's transaction: stored exactly when it commits.
       write: async (event, tx) => {

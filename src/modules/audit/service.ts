@@ -1,6 +1,5 @@
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { isId, newId } from '../../lib/ids.ts'
-import { platformErrors } from '../../platform/errors.ts'
 import type { SecurityEvent } from '../../platform/security-events.ts'
 import { cleanText, scrubDetails } from './redaction.ts'
 import type { AuditRepository } from './repository.ts'
@@ -50,22 +49,21 @@ export function toAuditEvent (row: AuditRow): AuditEvent {
 }
 
 /** createAuditService records security events (queued, never blocking) and answers the admin query. */
-export function createAuditService ({ repo, writer }: { repo: AuditRepository, writer: AuditWriter }) {
+export function createAuditService ({ repo, writer, cursors }: { repo: AuditRepository, writer: AuditWriter, cursors: CursorCodec }) {
   return {
     /** record queues one event; it never throws into the code that reported it. */
     record (event: SecurityEvent): void {
       writer.enqueue(toAuditRow(event))
     },
     async list (query: AuditListQuery): Promise<{ items: AuditEvent[], nextCursor: string | null }> {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
+      const cursor = cursors.after('audit', query.cursor)
       const rows = await repo.list({
         ...query,
         from: query.from === undefined ? undefined : new Date(query.from),
         to: query.to === undefined ? undefined : new Date(query.to),
         cursor
       })
-      return pageOf(rows, query.limit, toAuditEvent)
+      return cursors.pageOf('audit', rows, query.limit, toAuditEvent)
     }
   }
 }

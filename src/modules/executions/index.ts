@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { agentWorkRoutes } from './agent-routes.ts'
 import { defineExecutionPermissions } from './permissions.ts'
@@ -28,7 +29,7 @@ export default defineModule({
   name: 'executions',
   plugin: fp(async (app) => {
     defineExecutionPermissions(app.rbac)
-    const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, audit: app.securityEvents, config: app.config })
+    const executions = createExecutionsService({ db: app.db, projects: app.projects, agents: app.agents, events: app.events, audit: app.securityEvents, config: app.config, cursors: listCursors(app.config) })
     registerExecutionMetrics(app)
     const loop = createWorkLoop({ tasks: app.tasks, executions, agents: app.agents, config: app.config, log: app.log })
     // Runs queued for that agent alone (their task was retargeted since) would wait forever and fill the task's queued cap.

@@ -4,25 +4,28 @@ import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { AppError, platformErrors } from '../../platform/errors.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { AppError } from '../../platform/errors.ts'
+import { platformErrors } from '../../platform/errors.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import type { AgentsService } from '../agents/index.ts'
 import type { AgentRow } from '../agents/index.ts'
-import type { ProjectsService } from '../projects/index.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import type { RunSnapshot, TaskRow } from '../tasks/index.ts'
 import { executionErrors } from './errors.ts'
 import { endEvent, executionEvent } from './events.ts'
-import { createExecutionsRepository, type ExecutionFilter, type ExecutionScope } from './repository.ts'
+import { createExecutionsRepository, type ExecutionFilter } from './repository.ts'
 import type { ExecutionRow } from './table.ts'
 import { toExecution, toExecutionSummary, type Execution } from './view.ts'
 import { inRunTrace, runTraceContext } from './trace.ts'
 import { asTraceCarrier, type TraceCarrier } from '../../platform/tracing.ts'
+import { createExecutionAccess } from './access.ts'
+import { createRetries } from './retries.ts'
 
 const MAX_RESULT_BYTES = 65536
 /** MAX_QUEUED_PER_TASK bounds the runs waiting for an agent per task, so "run now" cannot pile up work. */
 export const MAX_QUEUED_PER_TASK = 100
 
-interface ExecutionsDeps { db: Database, projects: ProjectsService, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config }
+interface ExecutionsDeps { db: Database, projects: ProjectAccess, agents: AgentsService, events: Events, audit: SecurityEvents, config: Config, cursors: CursorCodec }
 
 function fromTask (task: RunSnapshot) {
   return {
@@ -43,7 +46,7 @@ function checkResultSize (result: unknown): void {
 }
 
 /** createExecutionsService holds the run rules: creating runs, handing them to agents, their ends, retries and timeouts. */
-export function createExecutionsService ({ db, projects, agents, events, audit, config }: ExecutionsDeps) {
+export function createExecutionsService ({ db, projects, agents, events, audit, config, cursors }: ExecutionsDeps) {
   const repo = createExecutionsRepository(db)
   const { leaseSeconds, logMaxChars: logMax } = config.work
   // Wakes long-polling claims on this node when work is queued here; other nodes find it on their next poll.
@@ -52,57 +55,8 @@ export function createExecutionsService ({ db, projects, agents, events, audit, 
   let closing = false
   const queued = () => { wake.emit('queued') }
 
-  async function scopeOf (actor: Actor): Promise<ExecutionScope> {
-    if (actor.agentId !== undefined) return { kind: 'agent', agentId: actor.agentId }
-    if (actor.permissions.has('execution:admin')) return { kind: 'all' }
-    const ids = await projects.visibleProjectIds(actor)
-    return ids === 'all' ? { kind: 'all' } : { kind: 'projects', ids }
-  }
-
-  /** requireExecution returns the run when the caller may see it (`need` on its project, or it is the agent running it). */
-  async function requireExecution (actor: Actor, id: string, need: 'viewer' | 'editor'): Promise<ExecutionRow> {
-    const row = await repo.find(id)
-    if (!row) throw executionErrors.EXECUTION_NOT_FOUND()
-    if (actor.agentId !== undefined) {
-      if (row.agentId !== actor.agentId) throw executionErrors.EXECUTION_NOT_FOUND()
-      return row
-    }
-    if (actor.permissions.has('execution:admin')) return row
-    if (row.projectId === null) throw executionErrors.EXECUTION_NOT_FOUND()
-    try {
-      await projects.requireAccess(actor, row.projectId, need)
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) throw executionErrors.EXECUTION_NOT_FOUND()
-      throw err
-    }
-    return row
-  }
-
-  /** retryIfAllowed queues the next attempt of a run that failed or timed out, after its back-off (doubling each time). */
-  async function retryIfAllowed (row: ExecutionRow, tx: Database): Promise<void> {
-    if (row.attempt >= row.maxAttempts || row.taskId === null) return
-    const delayMs = row.backoffSeconds * 1000 * 2 ** (row.attempt - 1)
-    const retry = await repo.insert({
-      taskId: row.taskId,
-      projectId: row.projectId,
-      taskName: row.taskName,
-      trigger: 'retry',
-      slot: row.slot,
-      attempt: row.attempt + 1,
-      maxAttempts: row.maxAttempts,
-      backoffSeconds: row.backoffSeconds,
-      retryOf: row.id,
-      payload: row.payload,
-      targetAgentId: row.targetAgentId,
-      targetLabels: row.targetLabels,
-      timeoutSeconds: row.timeoutSeconds,
-      availableAt: new Date(Date.now() + delayMs),
-      requestedBy: row.requestedBy,
-      // Every attempt stays in the run's trace.
-      traceContext: row.traceContext
-    }, tx)
-    if (retry) await events.record(executionEvent('execution.queued', retry), tx)
-  }
+  const { scopeOf, requireExecution } = createExecutionAccess({ repo, projects })
+  const retryIfAllowed = createRetries({ repo, events })
 
   async function end (agent: AgentRow, id: string, outcome: { status: 'succeeded' | 'failed', result?: unknown, error?: string, log?: string, retry?: boolean }): Promise<Execution> {
     checkResultSize(outcome.result)
@@ -190,9 +144,8 @@ export function createExecutionsService ({ db, projects, agents, events, audit, 
     },
 
     async list (actor: Actor, query: ExecutionFilter & { limit: number, cursor?: string }) {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      return pageOf(await repo.list(await scopeOf(actor), query, query.limit, cursor), query.limit, toExecutionSummary)
+      const cursor = cursors.after('executions', query.cursor)
+      return cursors.pageOf('executions', await repo.list(await scopeOf(actor), query, query.limit, cursor), query.limit, toExecutionSummary)
     },
 
     get: async (actor: Actor, id: string): Promise<Execution> => toExecution(await requireExecution(actor, id, 'viewer')),

@@ -1,7 +1,7 @@
 import type { Actor } from '../../platform/auth.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { ExecutionsService } from '../executions/index.ts'
-import type { ProjectsService } from '../projects/index.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import type { TasksService } from '../tasks/index.ts'
 import { fileErrors } from './errors.ts'
 import type { FileOwner } from './repository.ts'
@@ -9,7 +9,7 @@ import type { FileRow } from './table.ts'
 
 /** FileOwners are the modules whose rules decide who sees and changes a file. */
 export interface FileOwners {
-  projects: Pick<ProjectsService, 'requireAccess' | 'roleOf'>
+  projects: ProjectAccess
   tasks: Pick<TasksService, 'requireTask'>
   executions: Pick<ExecutionsService, 'requireExecution'>
 }

@@ -7,6 +7,7 @@ import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { asAgent, makeProject, makeTask, registerAgent, runNow } from '../../../test/helpers/work.ts'
 import { createLocalStorage } from '../../platform/adapters/local-storage.ts'
+import { listCursors } from '../../platform/cursors.ts'
 import { outbox } from '../../platform/events-table.ts'
 import type { Storage } from '../../platform/storage.ts'
 import { createFilesService } from './service.ts'
@@ -70,7 +71,8 @@ describe('deleting files', () => {
       projects: t.app.projects,
       tasks: t.app.tasks,
       executions: t.app.executions,
-      log: t.app.log
+      log: t.app.log,
+      cursors: listCursors(t.app.config)
     })
     expect(await crashed.sweep(new Date())).toMatchObject({ marked: 2, deleted: 0 })
     for (const id of [projectFile, taskFile]) expect((await rowOf(id))?.status).toBe('deleting')

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { deriveKey } from '../../lib/secret-box.ts'
+import { listCursors } from '../../platform/cursors.ts'
 import { masterSecret } from '../../platform/master-secret.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { createStorage } from '../../platform/storage.ts'
@@ -41,7 +42,8 @@ export default defineModule({
       projects: app.projects,
       tasks: app.tasks,
       executions: app.executions,
-      log: app.log.child({ module: 'files' })
+      log: app.log.child({ module: 'files' }),
+      cursors: listCursors(app.config)
     })
     app.decorate('files', files)
     // Background deletion runs on nodes that serve traffic; inject()-only apps (tests) call sweep themselves.

@@ -3,11 +3,11 @@ import { pipeline } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
-import { AppError, platformErrors } from '../../platform/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import type { ByteRange, Storage } from '../../platform/storage.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { newId } from '../../lib/ids.ts'
 import { createFileAccess, type FileOwners, type Granted } from './access.ts'
 import { declaredType } from './content-type.ts'
@@ -35,6 +35,7 @@ export interface FilesDeps extends FileOwners {
   signer: LinkSigner
   limits: FileLimits
   log: FastifyBaseLogger
+  cursors: CursorCodec
 }
 
 /** Upload is one streamed upload: the body is the file, never held whole in memory. */
@@ -42,7 +43,7 @@ export interface Upload { name: string, contentType: string | undefined, content
 
 /** createFilesService holds the file rules: the owner's access, limits and quotas, checksums, type checks, signed links and deletion. */
 export function createFilesService (deps: FilesDeps) {
-  const { db, events, audit, storage, signer, limits } = deps
+  const { db, events, audit, storage, signer, limits, cursors } = deps
   const repo = createFilesRepository(db)
   const access = createFileAccess(deps)
   const sweeper = createSweeper({ db, events, storage, repo, log: deps.log, retentionDays: limits.artifactRetentionDays, uploadTimeoutMs: limits.uploadTimeoutMs })
@@ -103,9 +104,8 @@ export function createFilesService (deps: FilesDeps) {
   }
 
   async function list (owner: FileOwner, query: FileListQuery) {
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-    if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-    return pageOf(await repo.list(owner, query.limit, cursor), query.limit, toFile)
+    const list = `files:${owner.kind}:${owner.id}`
+    return cursors.pageOf(list, await repo.list(owner, query.limit, cursors.after(list, query.cursor)), query.limit, toFile)
   }
 
   async function readable (id: string): Promise<FileRow> {

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { defineFrontendPermissions } from './permissions.ts'
 import { createFrontendRegistry } from './registry.ts'
@@ -39,7 +40,8 @@ export default defineModule({
       apiKeys: app.apiKeys,
       audit: app.securityEvents,
       rateTiers: app.config.frontends.rateTiers,
-      onChanged: () => registry.changed()
+      onChanged: () => registry.changed(),
+      cursors: listCursors(app.config)
     })
     app.decorate('frontends', frontends)
     app.frontendContext.setResolver(frontendResolver({ registry, apiKeys: app.apiKeys, securityEvents: app.securityEvents }))

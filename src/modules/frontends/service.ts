@@ -1,7 +1,6 @@
 import type { Database } from '../../platform/db.ts'
-import { platformErrors } from '../../platform/errors.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { isUniqueViolation } from '../../lib/sql-state.ts'
 import type { ApiKeysService } from '../api-keys/index.ts'
 import { frontendErrors } from './errors.ts'
@@ -22,6 +21,7 @@ interface FrontendsDeps {
   rateTiers: Readonly<Record<string, number>>
   /** onChanged runs after every committed change: the registry reloads here and tells the other nodes. */
   onChanged: () => Promise<void>
+  cursors: CursorCodec
 }
 
 /** CreateFrontendInput is a frontend added by hand. */
@@ -51,7 +51,7 @@ export interface UpdateFrontendInput {
 export const defaultChannelNamespace = (name: string): string => `frontend:${name}`
 
 /** createFrontendsService holds the registry rules: admin-managed frontends, shown-once keys, sync with a workspace. */
-export function createFrontendsService ({ db, apiKeys, audit, rateTiers, onChanged }: FrontendsDeps) {
+export function createFrontendsService ({ db, apiKeys, audit, rateTiers, onChanged, cursors }: FrontendsDeps) {
   // Audit rows name the frontend and what changed, never its key; written in the change's transaction.
   const audited = (context: AuditContext, action: string, row: FrontendRow, details: Record<string, unknown>, tx: Database) =>
     audit.record(context, { action, outcome: 'success', targetType: 'frontend', targetId: row.id, details: { name: row.name, ...details } }, tx)
@@ -114,9 +114,8 @@ export function createFrontendsService ({ db, apiKeys, audit, rateTiers, onChang
     },
 
     async list (query: { limit: number, cursor?: string, enabled?: boolean, source?: FrontendSource }) {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      return pageOf(await repo.list({ enabled: query.enabled, source: query.source }, query.limit, cursor), query.limit, toFrontend)
+      const cursor = cursors.after('frontends', query.cursor)
+      return cursors.pageOf('frontends', await repo.list({ enabled: query.enabled, source: query.source }, query.limit, cursor), query.limit, toFrontend)
     },
 
     get: async (id: string): Promise<Frontend> => toFrontend(await found(id)),

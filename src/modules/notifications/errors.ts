@@ -4,6 +4,5 @@ import { defineErrors } from '../../platform/errors.ts'
 export const notificationErrors = defineErrors({
   NOTIFICATION_NOT_FOUND: [404, 'Notification not found'],
   NOTIFICATION_TYPE_UNKNOWN: [400, 'No notification type of this name is declared'],
-  NOTIFICATION_CURSOR_INVALID: [400, 'cursor is not valid; use the nextCursor of a previous page'],
   NOTIFICATION_UNSUBSCRIBE_INVALID: [400, 'This unsubscribe link is not valid']
 })

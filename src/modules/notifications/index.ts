@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { listCursors } from '../../platform/cursors.ts'
 import { deriveKey } from '../../lib/secret-box.ts'
 import { masterSecret } from '../../platform/master-secret.ts'
 import { defineModule } from '../../platform/modules.ts'
@@ -52,7 +53,7 @@ export default defineModule({
       if (channels.has(channel.name)) throw new Error(`notification channel "${channel.name}" is added twice`)
       channels.set(channel.name, channel)
     }
-    const service = createNotificationsService({ db: app.db, repo, registry, signer, retentionDays: settings.retentionDays })
+    const service = createNotificationsService({ db: app.db, repo, registry, signer, retentionDays: settings.retentionDays, cursors: listCursors(app.config) })
     app.decorate('notifications', { ...service, declare: registry.declare, addChannel })
 
     const apiUrl = (app.config.http.publicUrl ?? `http://localhost:${app.config.http.port}`).replace(/\/+$/, '')

@@ -1,4 +1,4 @@
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import { notificationErrors } from './errors.ts'
@@ -12,8 +12,10 @@ const DAY_MS = 86_400_000
 const SWEEP_BATCH = 1000
 
 /** createNotificationsService holds the inbox rules: a notification is its user's alone; it never sees HTTP. */
-export function createNotificationsService ({ db, repo, registry, signer, retentionDays }: {
+export function createNotificationsService ({ db, repo, registry, signer, retentionDays, cursors }: {
   db: Database
+  /** cursors signs the inbox's page cursors (one codec for every list). */
+  cursors: CursorCodec
   repo: NotificationsRepository
   registry: TypeRegistry
   signer: UnsubscribeSigner
@@ -41,9 +43,10 @@ export function createNotificationsService ({ db, repo, registry, signer, retent
   return {
     /** list pages the caller's inbox, newest first. */
     async list (actor: Actor, query: NotificationListQuery): Promise<{ items: Notification[], nextCursor: string | null }> {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw notificationErrors.NOTIFICATION_CURSOR_INVALID()
-      return pageOf(await repo.list(actor.userId, query, cursor), query.limit, toNotification)
+      // The scope names the user and the filter: a cursor is read back only in the list it came from.
+      const scope = `notifications:${actor.userId}:${query.unread === true ? 'unread' : 'all'}`
+      const cursor = cursors.after(scope, query.cursor)
+      return cursors.pageOf(scope, await repo.list(actor.userId, query, cursor), query.limit, toNotification)
     },
     unreadCount: async (actor: Actor): Promise<{ unread: number }> => ({ unread: await repo.unreadCount(actor.userId) }),
     get: async (actor: Actor, id: string): Promise<Notification> => toNotification(await owned(actor, id)),

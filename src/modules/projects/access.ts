@@ -7,8 +7,8 @@ import type { ProjectRole } from './table.ts'
 
 const RANK: Record<ProjectRole, number> = { viewer: 0, editor: 1, owner: 2 }
 
-/** ProjectAccess is what an access check found: the project, the role that grants the access, and the caller's membership. */
-export interface ProjectAccess {
+/** ProjectGrant is what an access check found: the project, the role that grants the access, and the caller's membership. */
+export interface ProjectGrant {
   project: Project
   /** role is the membership role when it suffices, else `admin` (access through project:admin). */
   role: ProjectRole | 'admin'
@@ -34,7 +34,7 @@ export function isProjectAdmin (actor: Actor): boolean {
  * stays locked until the transaction ends, so membership changes and deletion are serialised.
  */
 export function createAccessCheck (repo: ProjectsRepository) {
-  return async function check (actor: Actor, projectId: string, need: ProjectRole, opts: { tx?: Database, lock?: boolean } = {}): Promise<ProjectAccess> {
+  return async function check (actor: Actor, projectId: string, need: ProjectRole, opts: { tx?: Database, lock?: boolean } = {}): Promise<ProjectGrant> {
     const found = await repo.findWithRole(projectId, actor.userId, opts)
     if (!found) throw projectErrors.PROJECT_NOT_FOUND()
     const { project, role: member } = found

@@ -1,8 +1,6 @@
 import fp from 'fastify-plugin'
-import { deriveKey } from '../../lib/secret-box.ts'
-import { masterSecret } from '../../platform/master-secret.ts'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
-import { createCursorCodec } from './cursor.ts'
 import { memberRoutes } from './member-routes.ts'
 import { createMembersService } from './members-service.ts'
 import { projectPermissions, userProjectPermissions } from './permissions.ts'
@@ -11,7 +9,8 @@ import { projectsRoutes } from './routes.ts'
 import { createProjectsService, type ProjectsService } from './service.ts'
 
 // The public surface other modules and the CLI may import (eslint: no-restricted-imports).
-export { type ProjectsService } from './service.ts'
+export { type ProjectAccess, type ProjectsService } from './service.ts'
+export { type ProjectRole } from './table.ts'
 export { projects } from './table.ts'
 
 declare module 'fastify' {
@@ -26,9 +25,7 @@ export default defineModule({
   name: 'projects',
   plugin: fp(async (app) => {
     app.rbac.define(projectPermissions, userProjectPermissions)
-    // Derived on first use: the master secret may be read from (or written to) the data dir.
-    let key: Buffer | undefined
-    const cursors = createCursorCodec(() => (key ??= deriveKey(masterSecret(app.config), 'project-list-cursor')))
+    const cursors = listCursors(app.config)
     const projects = createProjectsService({ db: app.db, events: app.events, audit: app.securityEvents, cursors })
     app.decorate('projects', projects)
     app.notifications.declare(...projectNotificationTypes(app.db))

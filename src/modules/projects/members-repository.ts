@@ -1,6 +1,6 @@
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db.ts'
-import type { KeysetPosition } from './cursor.ts'
+import type { KeysetPosition } from '../../lib/cursor.ts'
 import { projectMembers, type ProjectMemberRow, type ProjectRole } from './table.ts'
 
 /** createMembersRepository holds the project_members queries; every one is scoped by project id. */

@@ -3,12 +3,12 @@ import { authErrors } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { platformErrors } from '../../platform/errors.ts'
 import type { UsersService } from '../users/index.ts'
 import { createAccessCheck } from './access.ts'
-import type { CursorCodec } from './cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { projectErrors } from './errors.ts'
 import { memberEvent } from './events.ts'
+import { PROJECT_UPDATE } from './permissions.ts'
 import { createMembersRepository } from './members-repository.ts'
 import { createProjectsRepository } from './repository.ts'
 import type { AddMember, Member } from './schemas.ts'
@@ -60,8 +60,7 @@ export function createMembersService ({ db, users, cursors, events, audit }: Mem
     async list (actor: Actor, projectId: string, query: { limit: number, cursor?: string }): Promise<{ items: Member[], nextCursor: string | null }> {
       await check(actor, projectId, 'viewer')
       const scope = `members:${projectId}`
-      const after = query.cursor === undefined ? undefined : cursors.decode(scope, query.cursor)
-      if (query.cursor !== undefined && !after) throw platformErrors.VALIDATION_FAILED('cursor is not valid for this list; use the nextCursor of a previous page')
+      const after = cursors.read(scope, query.cursor)
       const rows = await repo.list(projectId, query.limit, after)
       const page = rows.slice(0, query.limit)
       const people = new Map((await users.profiles(page.map((r) => r.userId))).map((u) => [u.id, u]))
@@ -113,7 +112,7 @@ export function createMembersService ({ db, users, cursors, events, audit }: Mem
       const self = userId === actor.userId
       const change = await db.transaction(async (tx) => {
         const { project } = await check(actor, projectId, self ? 'viewer' : 'owner', { tx, lock: true })
-        if (!self && !actor.permissions.has('project:update')) throw authErrors.FORBIDDEN()
+        if (!self && !actor.permissions.has(PROJECT_UPDATE)) throw authErrors.FORBIDDEN()
         const before = await repo.find(projectId, userId, tx)
         if (!before) throw projectErrors.PROJECT_MEMBER_NOT_FOUND()
         await refuseLastOwner(projectId, before.role, null, tx)

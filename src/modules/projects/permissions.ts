@@ -7,5 +7,8 @@ export const projectPermissions = { project: ['create', 'read', 'update', 'delet
 /** userProjectPermissions are what the built-in `user` role holds; membership roles decide the rest. */
 export const userProjectPermissions = ['project:create', 'project:read', 'project:update', 'project:delete'] as const
 
+/** PROJECT_UPDATE is the permission an owner needs to remove another member (members-service.ts). */
+export const PROJECT_UPDATE = 'project:update'
+
 /** PROJECT_ADMIN is the permission that bypasses membership. */
 export const PROJECT_ADMIN = 'project:admin'

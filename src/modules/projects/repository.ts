@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, sql, type Placeholder, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db.ts'
-import type { KeysetPosition } from './cursor.ts'
+import type { KeysetPosition } from '../../lib/cursor.ts'
 import type { ProjectSort } from './schemas.ts'
 import { projectMembers, projects, type ProjectRole, type ProjectRow } from './table.ts'
 

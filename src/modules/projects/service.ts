@@ -2,9 +2,8 @@ import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
 import type { Events } from '../../platform/events.ts'
-import { platformErrors } from '../../platform/errors.ts'
 import { createAccessCheck, isProjectAdmin } from './access.ts'
-import type { CursorCodec } from './cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { projectErrors } from './errors.ts'
 import { projectEvent } from './events.ts'
 import { createMembersRepository } from './members-repository.ts'
@@ -70,10 +69,7 @@ export function createProjectsService ({ db, events, audit, cursors, maxOwnedPro
     async list (actor: Actor, query: ProjectListQuery): Promise<{ items: ProjectView[], nextCursor: string | null }> {
       // The cursor is signed for this sort and this caller: one from another list is refused.
       const scope = `projects:${query.sort}:${actor.userId}`
-      const after = query.cursor === undefined ? undefined : cursors.decode(scope, query.cursor)
-      if (query.cursor !== undefined && !after) {
-        throw platformErrors.VALIDATION_FAILED('cursor is not valid for this list; use the nextCursor of a previous page with the same sort')
-      }
+      const after = cursors.read(scope, query.cursor)
       const rows = await repo.list({
         userId: actor.userId,
         all: isProjectAdmin(actor),
@@ -128,3 +124,10 @@ export function createProjectsService ({ db, events, audit, cursors, maxOwnedPro
 
 /** ProjectsService is the projects module's service, decorated as `app.projects` for the other modules. */
 export type ProjectsService = ReturnType<typeof createProjectsService>
+
+/**
+ * ProjectAccess is what the work modules need of projects, and all they may depend on: the access
+ * check (404 for a project the actor cannot see, 403 for a role below `need`), the projects an actor
+ * sees, and a user's role in one.
+ */
+export type ProjectAccess = Pick<ProjectsService, 'requireAccess' | 'visibleProjectIds' | 'roleOf'>

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { actorOf, authErrors, queryField } from '../../platform/auth.ts'
-import { AppError, defineErrors } from '../../platform/errors.ts'
+import { defineErrors, type AppError } from '../../platform/errors.ts'
 import { tokenExpiry, type Handshake } from './connection.ts'
 import type { Hub } from './hub.ts'
 import { limits } from './protocol.ts'
@@ -10,12 +10,13 @@ export const realtimeErrors = defineErrors({
   REALTIME_ORIGIN_FORBIDDEN: [403, 'This origin may not open realtime connections'],
   REALTIME_SOCKET_LIMIT: [429, 'Too many open realtime connections; close one first'],
   REALTIME_DRAINING: [503, 'This node is shutting down; connect again'],
-  REALTIME_CREDENTIALS_AMBIGUOUS: [400, 'Send one credential: a bearer token in Sec-WebSocket-Protocol, an Authorization header, an X-API-Key or a ticket']
+  REALTIME_CREDENTIALS_AMBIGUOUS: [400, 'Send one credential: a bearer token in Sec-WebSocket-Protocol, an Authorization header, an X-API-Key or a ticket'],
+  REALTIME_UPGRADE_REQUIRED: [426, 'This address takes WebSocket connections only']
 })
 
 /** upgradeRequired answers a plain HTTP request to the WebSocket address. */
 export function upgradeRequired (): AppError {
-  return new AppError('REALTIME_UPGRADE_REQUIRED', 426, 'This address takes WebSocket connections only', { headers: { upgrade: 'websocket', connection: 'Upgrade' } })
+  return realtimeErrors.REALTIME_UPGRADE_REQUIRED(undefined, { headers: { upgrade: 'websocket', connection: 'Upgrade' } })
 }
 
 /** OriginCheck decides whether a browser origin may open a socket (issue 6 swaps in the per-frontend list). */

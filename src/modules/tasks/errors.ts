@@ -1,4 +1,4 @@
-import { AppError, defineErrors, type FieldError } from '../../platform/errors.ts'
+import { defineErrors, platformErrors, type AppError, type FieldError } from '../../platform/errors.ts'
 
 /** taskErrors are the tasks module's codes; a task in a project the caller cannot see is "not found", like a missing one. */
 export const taskErrors = defineErrors({
@@ -11,5 +11,5 @@ export const taskErrors = defineErrors({
 /** invalidFields is the 400 for input the schema let through but the task rules refuse, in the shape of a schema error. */
 export function invalidFields (fields: FieldError[]): AppError {
   const first = fields[0]
-  return new AppError('VALIDATION_FAILED', 400, first ? `${first.path} ${first.message}` : 'The request is not valid', { fields })
+  return platformErrors.VALIDATION_FAILED(first ? `${first.path} ${first.message}` : undefined, { fields })
 }

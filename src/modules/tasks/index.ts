@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { createFireSender } from './fire.ts'
 import { defineTaskPermissions } from './permissions.ts'
@@ -30,7 +31,8 @@ export default defineModule({
       agentUsable: async (projectId, agentId) => app.agents.usableBy(projectId, agentId),
       maxPerProject: app.config.work.tasksMaxPerProject,
       log: app.log,
-      fire: createFireSender({ queue: app.queue, metrics: app.metrics })
+      fire: createFireSender({ queue: app.queue, metrics: app.metrics }),
+      cursors: listCursors(app.config)
     })
     app.decorate('tasks', tasks)
     // agents owns the removal port, tasks (the higher module) plugs in: a task's target agent cannot be deleted under it.

@@ -3,8 +3,9 @@ import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
 import type { Events } from '../../platform/events.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { AppError, platformErrors } from '../../platform/errors.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import { AppError } from '../../platform/errors.ts'
+import type { ProjectAccess, ProjectRole } from '../projects/index.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { violatedConstraint } from '../../lib/sql-state.ts'
 import { createDueTasks, type FireMany, type FireTask } from './due.ts'
 import { invalidFields, taskErrors } from './errors.ts'
@@ -14,15 +15,6 @@ import { firstRunAfter, resolveTaskInput, type RulesDeps } from './rules.ts'
 import type { CreateTaskInput, Task, TaskListQuery, UpdateTaskInput } from './schemas.ts'
 import type { TaskRow } from './table.ts'
 import { toTask } from './view.ts'
-
-/** ProjectRoleNeed is the least project role an action needs. */
-export type ProjectRoleNeed = 'viewer' | 'editor' | 'owner'
-
-/** ProjectAccess is what the tasks module needs from the projects module. */
-export interface ProjectAccess {
-  /** requireAccess throws 404 for a project the actor cannot see and 403 for a role below `need`. */
-  requireAccess: (actor: Actor, projectId: string, need: ProjectRoleNeed) => Promise<unknown>
-}
 
 /** TasksDeps is what the tasks service is built from. */
 export interface TasksDeps extends RulesDeps {
@@ -35,16 +27,17 @@ export interface TasksDeps extends RulesDeps {
   log: FastifyBaseLogger
   /** fire hands a claimed slot on (fire.ts: the `tasks.fire` job); `many` a claimed batch in one statement. */
   fire: { one: FireTask, many?: FireMany }
+  cursors: CursorCodec
 }
 
 /** createTasksService holds the task rules: project roles, schedules, the per-project cap, and the scheduler's claim. */
 export function createTasksService (deps: TasksDeps) {
-  const { db, events, audit, projects, maxPerProject } = deps
+  const { db, events, audit, projects, maxPerProject, cursors } = deps
   const repo = createTasksRepository(db)
   const due = createDueTasks({ db, log: deps.log, fire: deps.fire.one, fireMany: deps.fire.many })
 
   /** requireTask returns the task when the actor has at least `need` on its project; 404 TASK_NOT_FOUND otherwise (same body for missing and foreign). */
-  async function requireTask (actor: Actor, taskId: string, need: ProjectRoleNeed): Promise<TaskRow> {
+  async function requireTask (actor: Actor, taskId: string, need: ProjectRole): Promise<TaskRow> {
     const row = await repo.find(taskId)
     if (!row) throw taskErrors.TASK_NOT_FOUND()
     try {
@@ -86,9 +79,9 @@ export function createTasksService (deps: TasksDeps) {
 
     async list (actor: Actor, projectId: string, query: TaskListQuery): Promise<{ items: Task[], nextCursor: string | null }> {
       await projects.requireAccess(actor, projectId, 'viewer')
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      if (query.cursor !== undefined && !cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      return pageOf(await repo.list(projectId, query.limit, { cursor, enabled: query.enabled, q: query.q?.trim() || undefined }), query.limit, toTask)
+      const list = `tasks:${projectId}`
+      const cursor = cursors.after(list, query.cursor)
+      return cursors.pageOf(list, await repo.list(projectId, query.limit, { cursor, enabled: query.enabled, q: query.q?.trim() || undefined }), query.limit, toTask)
     },
 
     get: async (actor: Actor, taskId: string): Promise<Task> => toTask(await requireTask(actor, taskId, 'viewer')),

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { listCursors } from '../../platform/cursors.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { createUsersService, type UsersService } from './service.ts'
 import { usersRoutes } from './routes.ts'
@@ -26,7 +27,8 @@ export default defineModule({
       cache: app.cache,
       rbac: app.rbac,
       events: app.events,
-      audit: app.securityEvents
+      audit: app.securityEvents,
+      cursors: listCursors(app.config)
     })
     app.decorate('users', users)
     await app.register(usersRoutes(users))

@@ -4,15 +4,13 @@ import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
 import type { Rbac } from '../../platform/rbac.ts'
 import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
-import { platformErrors } from '../../platform/errors.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { createUsersRepository } from './repository.ts'
 import { userErrors } from './errors.ts'
 import type { UserRow } from './table.ts'
 import { normaliseEmail, toUser } from './view.ts'
 import type { User } from './schemas.ts'
 import { isUniqueViolation } from '../../lib/sql-state.ts'
-import { isId } from '../../lib/ids.ts'
 
 /** Principal is what an access check needs to know about a user, cached per node and invalidated on change. */
 export interface Principal { status: UserRow['status'], roles: string[] }
@@ -23,6 +21,7 @@ interface UsersDeps {
   rbac: Rbac
   events: Events
   audit: SecurityEvents
+  cursors: CursorCodec
 }
 
 /** SessionRevoker ends every session of a user; the auth module (registered after users) registers it with `endSessionsWith`. */
@@ -42,10 +41,9 @@ export interface Audited {
  * registration took the address between the lookup and the INSERT).
  */
 export type Registration = { created: true, user: UserRow } | { created: false, user: UserRow | undefined }
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** createUsersService holds the account rules: unique emails, valid roles, never losing the last admin. */
-export function createUsersService ({ db, cache, rbac, events, audit }: UsersDeps) {
+export function createUsersService ({ db, cache, rbac, events, audit, cursors }: UsersDeps) {
   const repo = createUsersRepository(db)
   // The port the higher auth module plugs into: users never reaches for it. Without it no session exists to end.
   let sessionRevoker: SessionRevoker | undefined
@@ -205,13 +203,9 @@ export function createUsersService ({ db, cache, rbac, events, audit }: UsersDep
     /** addFailedLogin counts one failed sign-in atomically, locking the account for `lockMs` at `lockAfter`; returns the count. */
     addFailedLogin: (id: string, lockAfter: number, lockMs: number): Promise<number> => repo.addFailedLogin(id, lockAfter, new Date(Date.now() + lockMs)),
     async list (query: { q?: string, role?: string, status?: UserRow['status'], limit: number, cursor?: string }) {
-      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-      // decodeCursor lets through ids like 36 dashes and dates PostgreSQL cannot hold, which the
-      // query turned into 500s; a cursor must name a UUID and a time in the form the cursor encoder writes.
-      if (query.cursor !== undefined && (!cursor || !isId(cursor.id) || !CURSOR_TIME.test(cursor.at))) {
-        throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-      }
-      return pageOf(await repo.list({ ...query, cursor }), query.limit, toUser)
+      // Signed: the id and time a query receives are ones the server wrote (an edited one was a 500 once).
+      const cursor = cursors.after('users', query.cursor)
+      return cursors.pageOf('users', await repo.list({ ...query, cursor }), query.limit, toUser)
     },
     /** adminUpdate changes roles, status or name, audited as `context`; access changes end the user's sessions at once. */
     async adminUpdate (context: AuditContext, id: string, changes: { name?: string, roles?: string[], status?: 'active' | 'disabled' }) {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { createSecretBox } from '../../lib/secret-box.ts'
+import { listCursors } from '../../platform/cursors.ts'
 import { masterSecret } from '../../platform/master-secret.ts'
 import { defineModule } from '../../platform/modules.ts'
 import { createDispatcher, DELIVER_JOB, type DeliveryJob } from './dispatcher.ts'
@@ -77,7 +78,7 @@ export default defineModule({
       breakers,
       onOutcome: (outcome) => { outcomes.inc({ outcome }) }
     })
-    const service = createWebhooksService({ db: app.db, audit: app.securityEvents, projects: app.projects, box, dispatcher, policy, resolver: () => resolver, maxPerProject: config.maxPerProject })
+    const service = createWebhooksService({ db: app.db, audit: app.securityEvents, projects: app.projects, box, dispatcher, policy, resolver: () => resolver, maxPerProject: config.maxPerProject, cursors: listCursors(app.config) })
     app.decorate('webhooks', { ...service, setResolver: (next: Resolver | undefined) => { resolver = next ?? systemResolver } })
     // Delivery failures are outcomes recorded on the delivery, never job failures: the queue's own
     // retries cover only an attempt that could not be claimed or recorded (the database was away).

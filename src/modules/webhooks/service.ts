@@ -1,11 +1,12 @@
 import type { Actor } from '../../platform/auth.ts'
 import type { Database } from '../../platform/db.ts'
-import { AppError, platformErrors } from '../../platform/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import type { AuditContext, SecurityEvents } from '../../platform/security-events.ts'
-import { decodeCursor, pageOf } from '../../lib/cursor.ts'
+import type { CursorCodec } from '../../lib/cursor.ts'
 import { newId } from '../../lib/ids.ts'
 import { isForeignKeyViolation } from '../../lib/sql-state.ts'
 import type { SecretBox } from '../../lib/secret-box.ts'
+import type { ProjectAccess } from '../projects/index.ts'
 import { createDeliveriesRepository } from './deliveries-repository.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import { invalidUrl, webhookErrors } from './errors.ts'
@@ -19,12 +20,6 @@ import { toDelivery, toWebhook } from './view.ts'
 /** ROTATION_OVERLAP_MS is how long a rotated-out secret keeps signing beside the new one. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000
 
-/** ProjectAccess is what the webhooks module needs from the projects module. */
-export interface ProjectAccess {
-  /** requireAccess throws 404 for a project the actor cannot see and 403 for a role below `need`. */
-  requireAccess: (actor: Actor, projectId: string, need: 'viewer' | 'editor' | 'owner') => Promise<unknown>
-}
-
 /** WebhooksDeps is what the webhooks service is built from. */
 export interface WebhooksDeps {
   db: Database
@@ -35,6 +30,7 @@ export interface WebhooksDeps {
   policy: TargetPolicy
   resolver: () => Resolver
   maxPerProject: number
+  cursors: CursorCodec
 }
 
 /**
@@ -43,7 +39,7 @@ export interface WebhooksDeps {
  * policy, secrets are sealed at rest and shown once.
  */
 export function createWebhooksService (deps: WebhooksDeps) {
-  const { db, projects, box, dispatcher } = deps
+  const { db, projects, box, dispatcher, cursors } = deps
   const repo = createWebhooksRepository(db)
   const deliveries = createDeliveriesRepository(db)
   // Audit rows name the endpoint's host, never its full URL (a query string may carry a token) or its secret.
@@ -74,13 +70,6 @@ export function createWebhooksService (deps: WebhooksDeps) {
       if (err instanceof TargetRefusal) throw invalidUrl(err.message)
       throw err
     }
-  }
-
-  function cursorOf (text: string | undefined) {
-    if (text === undefined) return undefined
-    const cursor = decodeCursor(text)
-    if (!cursor) throw platformErrors.VALIDATION_FAILED('cursor is not valid; use the nextCursor of a previous page')
-    return cursor
   }
 
   return {
@@ -119,8 +108,9 @@ export function createWebhooksService (deps: WebhooksDeps) {
 
     async list (actor: Actor, projectId: string, query: { limit: number, cursor?: string }): Promise<{ items: Webhook[], nextCursor: string | null }> {
       await projects.requireAccess(actor, projectId, 'editor')
-      const rows = await repo.list(projectId, query.limit, cursorOf(query.cursor))
-      return pageOf(rows, query.limit, (r) => toWebhook(r))
+      const list = `webhooks:${projectId}`
+      const rows = await repo.list(projectId, query.limit, cursors.after(list, query.cursor))
+      return cursors.pageOf(list, rows, query.limit, (r) => toWebhook(r))
     },
 
     get: async (actor: Actor, id: string): Promise<Webhook> => toWebhook(await requireWebhook(actor, id, 'editor')),
@@ -176,8 +166,9 @@ export function createWebhooksService (deps: WebhooksDeps) {
 
     async deliveries (actor: Actor, id: string, query: DeliveryListQuery): Promise<{ items: Delivery[], nextCursor: string | null }> {
       await requireWebhook(actor, id, 'editor')
-      const rows = await deliveries.list(id, query.limit, { cursor: cursorOf(query.cursor), status: query.status })
-      return pageOf(rows, query.limit, (r) => toDelivery(r, dispatcher.maxAttempts))
+      const list = `webhook-deliveries:${id}`
+      const rows = await deliveries.list(id, query.limit, { cursor: cursors.after(list, query.cursor), status: query.status })
+      return cursors.pageOf(list, rows, query.limit, (r) => toDelivery(r, dispatcher.maxAttempts))
     },
 
     /** redeliver sends a delivery again now, with fresh attempts and the same `webhook-id` (receivers deduplicate on it). */

@@ -1,7 +1,7 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options, type RecoveringChannelModel } from 'amqplib'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Breaker } from '../breakers.ts'
-import { AppError } from '../errors.ts'
+import { platformErrors } from '../errors.ts'
 import { amqpTopology, declareJob, declareRetry, type AmqpTopology } from './amqp-topology.ts'
 
 /** AmqpLink is one recovering connection to RabbitMQ: channels on demand, confirmed publishes, declared topology. */
@@ -29,7 +29,7 @@ function withHeartbeat (url: string): string {
 }
 
 // A request that needs the broker while it is away is answered 503 with Retry-After, like a database outage.
-const unreachable = () => new AppError('SERVICE_UNAVAILABLE', 503, 'The job queue (RabbitMQ) is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
+const unreachable = () => platformErrors.SERVICE_UNAVAILABLE('The job queue (RabbitMQ) is unavailable; retry shortly', { headers: { 'retry-after': '1' } })
 
 function refused (err: unknown): Error {
   return err instanceof Error ? err : new Error('RabbitMQ refused the message')

@@ -1,11 +1,11 @@
 import type pg from 'pg'
 import { isBrokenCircuitError } from 'cockatiel'
-import { AppError } from '../errors.ts'
+import { AppError, platformErrors } from '../errors.ts'
 import type { Breaker } from '../breakers.ts'
 
 /** databaseUnavailable is the error every guarded wait ends in: 503 with Retry-After, whatever went wrong underneath. */
 export const databaseUnavailable = (cause?: unknown) =>
-  new AppError('SERVICE_UNAVAILABLE', 503, 'The database is unavailable; retry shortly', { headers: { 'retry-after': '1' }, cause })
+  platformErrors.SERVICE_UNAVAILABLE('The database is unavailable; retry shortly', { headers: { 'retry-after': '1' }, cause })
 
 // Node socket errors and PostgreSQL's "cannot connect now / shutting down / connection lost" classes.
 const NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
