@@ -47,7 +47,7 @@ export function toSession (row: FileRow): UploadSession {
 
 /** offsetMismatch is the 409 for a chunk sent from the wrong offset; its Upload-Offset header says where to resume. */
 function offsetMismatch (detail: string, offset: number, length: number): AppError {
-  return new AppError('FILE_UPLOAD_OFFSET_MISMATCH', 409, detail, { headers: { 'upload-offset': String(offset), 'upload-length': String(length) } })
+  return fileErrors.FILE_UPLOAD_OFFSET_MISMATCH(detail, { headers: { 'upload-offset': String(offset), 'upload-length': String(length) } })
 }
 
 /** partLimit passes at most `room` bytes of a chunk: past the declared length it fails with 413. */

@@ -8,30 +8,40 @@ import { defineModule } from '../../platform/modules.ts'
 import type { NotificationDelivery } from './index.ts'
 
 // A channel plugged in through the port exactly as the push module does (a higher module calling
-// app.notifications.addChannel): it receives what the preferences allow, after commit, from a job.
+// app.notifications.addChannel), under a name of its own ('push' is the push module's): it receives
+// what the type's defaults turn on, after commit, from a job.
 const delivered: NotificationDelivery[][] = []
 let failNext = 0
-const pushLike = defineModule({
-  name: 'push-like',
+const paged = (type: string, pager: boolean) => ({
+  type,
+  description: `test: ${type}`,
+  on: type,
+  defaults: { email: false, push: false, pager },
+  recipients: async (event: { data: Record<string, unknown> }) => [{ userId: String(event.data.userId), title: `Paged: ${String(event.data.title)}`, body: 'a test page', link: null }]
+})
+const pagerModule = defineModule({
+  name: 'pager',
   plugin: fp(async (app) => {
     app.notifications.addChannel({
-      name: 'push',
+      name: 'pager',
       deliver: async (items) => {
         if (failNext > 0) {
           failNext--
-          throw new Error('push service unavailable')
+          throw new Error('pager service unavailable')
         }
         delivered.push([...items])
       }
     })
+    app.notifications.declare(paged('test.paged', true))
+    app.notifications.declare(paged('test.unpaged', false))
     // A rule with a bug: its event must not hold the relay (and every later event) back.
     app.notifications.declare({ type: 'test.broken_rule', description: 'throws', on: 'test.boom', defaults: { email: false, push: true }, recipients: async () => { throw new Error('rule bug') } })
-  }, { name: 'push-like', dependencies: ['notifications'] })
+  }, { name: 'pager', dependencies: ['notifications'] })
 })
 
 let t: TestApp
 beforeAll(async () => {
-  t = await createTestApp({ modules: [pushLike], env: { NOTIFICATIONS_DIGEST_SECONDS: '0' } })
+  t = await createTestApp({ modules: [pagerModule], env: { NOTIFICATIONS_DIGEST_SECONDS: '0' } })
   await t.app.queue.start()
 })
 afterAll(async () => { await t.close() })
@@ -49,35 +59,27 @@ async function deliveredTo (userId: string, count: number, ms = 60_000): Promise
 }
 
 describe('the channel port', () => {
-  it('delivers to a plugged-in channel only what the type\'s default or the user\'s preference turns on', async () => {
-    const [owner, member] = await Promise.all([makeUser(t.app), makeUser(t.app)])
-    // project.member_added has push off by default.
-    await addMember(t.app, owner, await makeProject(t.app, owner, 'Quiet'), member, 'viewer')
-    await relay(t.app)
+  it('delivers to a plugged-in channel only what the type\'s defaults turn on, with the inbox row\'s fields', async () => {
+    const member = await makeUser(t.app)
+    await emit(t.app, { type: 'test.unpaged', channels: [`user:${member.id}`], data: { userId: member.id, title: 'quiet' } })
     await sleep(3000)
     expect(to(member.id)).toEqual([])
 
-    const put = await t.app.inject(as(member, { method: 'PUT', url: '/api/v1/notifications/preferences', payload: { items: [{ type: 'project.member_added', channels: { push: true } }] } }))
-    expect(put.statusCode).toBe(200)
-    const projectId = await makeProject(t.app, owner, 'Loud')
-    await addMember(t.app, owner, projectId, member, 'viewer')
-    await relay(t.app)
+    await emit(t.app, { type: 'test.paged', channels: [`user:${member.id}`], data: { userId: member.id, title: 'loud' } })
     const [item] = await deliveredTo(member.id, 1)
     const inbox = (await t.app.inject(as(member, { method: 'GET', url: '/api/v1/notifications?limit=1' }))).json() as { items: Array<{ id: string, createdAt: string }> }
-    expect(item).toEqual({ id: inbox.items[0]!.id, userId: member.id, type: 'project.member_added', title: 'You were added to Loud', body: expect.any(String) as string, link: `/projects/${projectId}`, createdAt: inbox.items[0]!.createdAt })
+    expect(item).toEqual({ id: inbox.items[0]!.id, userId: member.id, type: 'test.paged', title: 'Paged: loud', body: 'a test page', link: null, createdAt: inbox.items[0]!.createdAt })
   })
 
   it('retries a channel that throws, and then delivers the same notification once', async () => {
-    const [owner, member] = await Promise.all([makeUser(t.app), makeUser(t.app)])
-    await t.app.inject(as(member, { method: 'PUT', url: '/api/v1/notifications/preferences', payload: { items: [{ type: 'project.member_added', channels: { push: true } }] } }))
+    const member = await makeUser(t.app)
     failNext = 1
-    await addMember(t.app, owner, await makeProject(t.app, owner, 'Flaky'), member, 'viewer')
-    await relay(t.app)
+    await emit(t.app, { type: 'test.paged', channels: [`user:${member.id}`], data: { userId: member.id, title: 'flaky' } })
     const items = await deliveredTo(member.id, 1, 120_000)
     expect(failNext).toBe(0)
     await sleep(2000)
     expect(to(member.id)).toHaveLength(1)
-    expect(items[0]!.title).toBe('You were added to Flaky')
+    expect(items[0]!.title).toBe('Paged: flaky')
   })
 
   it('logs and skips a rule that throws; the relay publishes that event and the ones after it', async () => {
@@ -92,7 +94,9 @@ describe('the channel port', () => {
 
   it('refuses a second channel of one name, and a malformed or reserved name, at start-up', () => {
     const channel = (name: string) => ({ name, deliver: async () => {} })
+    // 'push' is the push module's (registered before any team module); 'pager' is this test's.
     expect(() => { t.app.notifications.addChannel(channel('push')) }).toThrow(/added twice/)
+    expect(() => { t.app.notifications.addChannel(channel('pager')) }).toThrow(/added twice/)
     expect(() => { t.app.notifications.addChannel(channel('in_app')) }).toThrow(/lower-case/)
     expect(() => { t.app.notifications.addChannel(channel('Bad Name')) }).toThrow(/lower-case/)
   })
