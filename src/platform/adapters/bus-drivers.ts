@@ -4,6 +4,11 @@ import type { Siblings } from '../siblings.ts'
 
 const RESUBSCRIBE_MS = 1000
 
+/** isFill tells a cache-bus `set` (an entry filled on one worker), which siblingBus keeps to its worker. */
+function isFill (message: unknown): boolean {
+  return typeof message === 'object' && message !== null && 'type' in message && message.type === 'set'
+}
+
 /**
  * namespacedBus puts the cache bus's channel (`bentocache.notifications:<store>`) under
  * BACKPLANE_NAMESPACE: deployments sharing Redis then never drop each other's cached entries.
@@ -45,6 +50,14 @@ export function namespacedBus (inner: CreateBusDriverResult, names: BrokerNames,
 /**
  * siblingBus carries the cache bus between the worker processes of one machine through their
  * primary (no Redis): a delete on one worker drops the entry from every other worker's memory.
+ *
+ * Only invalidations travel (delete, expire, clear); a `set` stays on its worker. With no shared
+ * L2 a `set` is a `getOrSet` filling its own memory from the database, and bentocache announces
+ * each one so that the others expire their copy: the workers then expired each other's entries
+ * in turn, so every WebSocket handshake of a user read its session and principal from the
+ * database again, one at a time behind bentocache's per-key lock, and 12,000 handshakes through
+ * four workers crawled at ~14 a second (issue #11). Backplane changes a cached value by deleting
+ * it (the next read fills it), never by `set`, so dropping fills loses no invalidation.
  */
 export function siblingBus (siblings: Siblings): CreateBusDriverResult {
   return {
@@ -54,7 +67,10 @@ export function siblingBus (siblings: Siblings): CreateBusDriverResult {
       const driver: BusDriver = {
         setId: () => driver,
         onReconnect: () => {},
-        publish: async (channel, message) => { siblings.broadcast(`cache-bus:${channel}`, message) },
+        publish: async (channel, message) => {
+          if (isFill(message)) return
+          siblings.broadcast(`cache-bus:${channel}`, message)
+        },
         subscribe: async (channel, handler) => {
           stops.get(channel)?.()
           stops.set(channel, siblings.listen(`cache-bus:${channel}`, (message) => { Promise.resolve(handler(message as never)).catch(() => {}) }))
