@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { loadConfig } from '../config.ts'
 import { SYSTEM_CONTEXT, type AuditContext, type SecurityEvent } from '../platform/security-events.ts'
+import { ADMIN_ROLE } from '../platform/rbac.ts'
 import { withApp } from './app-session.ts'
 
 // Changes made here are audited as the system's, through the CLI.
@@ -58,13 +59,13 @@ export function createAdminCommand (): Command {
       const result = await withApp(config, async (app) => {
         const existing = await app.users.findForLogin(input.email)
         if (existing) {
-          if (existing.roles.includes('admin')) return `${existing.email} is already an admin`
-          await app.users.adminUpdate(CLI_CONTEXT, existing.id, { roles: [...existing.roles, 'admin'] })
+          if (existing.roles.includes(ADMIN_ROLE)) return `${existing.email} is already an admin`
+          await app.users.adminUpdate(CLI_CONTEXT, existing.id, { roles: [...existing.roles, ADMIN_ROLE] })
           return `granted admin to existing account ${existing.email}`
         }
         checkPasswordPolicy(input.password, config.auth.passwordMinLength, [input.email.split('@')[0] ?? '', input.name])
-        const created = (row: { id: string }): SecurityEvent => ({ action: 'user.created', outcome: 'success', targetType: 'user', targetId: row.id, details: { roles: ['admin'] } })
-        const user = await app.users.create({ email: input.email, name: input.name, passwordHash: await hashPassword(input.password), roles: ['admin'], emailVerified: true }, { context: CLI_CONTEXT, event: created })
+        const created = (row: { id: string }): SecurityEvent => ({ action: 'user.created', outcome: 'success', targetType: 'user', targetId: row.id, details: { roles: [ADMIN_ROLE] } })
+        const user = await app.users.create({ email: input.email, name: input.name, passwordHash: await hashPassword(input.password), roles: [ADMIN_ROLE], emailVerified: true }, { context: CLI_CONTEXT, event: created })
         return `created admin ${user.email} (${user.id})`
       })
       process.stdout.write(`${result}\n`)

@@ -29,6 +29,9 @@ declare module 'fastify' {
   }
 }
 
+/** ADMIN_ROLE is the built-in role that holds every declared permission (and the last of which cannot be removed). */
+export const ADMIN_ROLE = 'admin'
+
 /** createRbac builds the role table: `admin` has every permission, `user` what modules grant it, custom roles from AUTH_ROLES. */
 export function createRbac (customRoles: Record<string, string[]>): Rbac {
   const permissions = new Set<string>()
@@ -36,7 +39,7 @@ export function createRbac (customRoles: Record<string, string[]>): Rbac {
   const cache = new Map<string, ReadonlySet<string>>()
   const moduleRoles = new Map<string, readonly string[]>()
   const grantsOf = (role: string): readonly string[] => {
-    if (role === 'admin') return [...permissions]
+    if (role === ADMIN_ROLE) return [...permissions]
     if (role === 'user') return [...userGrants]
     return moduleRoles.get(role) ?? customRoles[role] ?? []
   }
@@ -52,7 +55,7 @@ export function createRbac (customRoles: Record<string, string[]>): Rbac {
       cache.clear()
     },
     defineRole (name, granted) {
-      if (name === 'admin' || name === 'user' || moduleRoles.has(name)) throw new Error(`role ${name} is already defined`)
+      if (name === ADMIN_ROLE || name === 'user' || moduleRoles.has(name)) throw new Error(`role ${name} is already defined`)
       if (name in customRoles) throw new Error(`AUTH_ROLES defines "${name}", a role Backplane itself needs; give your role another name`)
       // Permissions may be declared by modules registered later; they are checked once the app is ready.
       moduleRoles.set(name, [...granted])
@@ -70,7 +73,7 @@ export function createRbac (customRoles: Record<string, string[]>): Rbac {
     isPermission: (p) => permissions.has(p),
     moduleRoles: () => [...moduleRoles.keys()],
     permissionsOfRole: (role) => grantsOf(role),
-    roles: () => ['admin', 'user', ...Object.keys(customRoles)],
+    roles: () => [ADMIN_ROLE, 'user', ...Object.keys(customRoles)],
     all: () => [...permissions].sort()
   }
 }
@@ -85,7 +88,7 @@ export default fp(async function rbac (app) {
       if (unknown.length) throw new Error(`role ${role} names undeclared permissions ${unknown.join(', ')}`)
     }
     for (const [role, perms] of Object.entries(app.config.auth.customRoles)) {
-      if (role === 'admin' || role === 'user') throw new Error(`AUTH_ROLES: "${role}" is a built-in role and cannot be redefined`)
+      if (role === ADMIN_ROLE || role === 'user') throw new Error(`AUTH_ROLES: "${role}" is a built-in role and cannot be redefined`)
       const unknown = perms.filter((p) => !table.isPermission(p))
       if (unknown.length) throw new Error(`AUTH_ROLES: role "${role}" names unknown permissions ${unknown.join(', ')}; known: ${table.all().join(', ')}`)
     }

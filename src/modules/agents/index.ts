@@ -12,6 +12,7 @@ import { createAgentsService, type AgentsService } from './service.ts'
 // The public surface other modules and the CLI may import (eslint: no-restricted-imports).
 export { type AgentsService } from './service.ts'
 export { type AgentRow, agents } from './table.ts'
+export { AGENT_READ } from './permissions.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

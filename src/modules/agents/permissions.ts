@@ -18,3 +18,6 @@ export const userAgentPermissions = ['agent:read', 'agent:manage'] as const
 
 /** AGENT_ADMIN is the permission that manages every agent without project membership. */
 export const AGENT_ADMIN = 'agent:admin'
+
+/** AGENT_READ is the permission to see agents at all (ownership or agent:admin then decides which). */
+export const AGENT_READ = 'agent:read'

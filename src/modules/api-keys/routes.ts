@@ -1,3 +1,4 @@
+import { ADMIN_ROLE } from '../../platform/rbac.ts'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { actorOf } from '../../platform/auth.ts'
@@ -16,7 +17,7 @@ export function apiKeysRoutes (keys: ApiKeysService): FastifyPluginAsync {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
     // An admin's key can carry admin permissions: minting one needs a recent sign-in (step-up).
     const stepUpForAdmins = (request: FastifyRequest) => {
-      if (actorOf(request).roles.includes('admin')) requireRecentAuth(request, app.config.auth.stepUpSeconds)
+      if (actorOf(request).roles.includes(ADMIN_ROLE)) requireRecentAuth(request, app.config.auth.stepUpSeconds)
     }
 
     app.post('/api/v1/api-keys', {

@@ -1,3 +1,4 @@
+import { ADMIN_ROLE } from '../../platform/rbac.ts'
 import type { Config } from '../../config.ts'
 import type { SecretBox } from '../../lib/secret-box.ts'
 import type { Database } from '../../platform/db.ts'
@@ -54,7 +55,7 @@ export function createMfaService ({ db, config, users, box, recoveryKey, challen
       if (audited) await audit.record(audited.ctx, audited.event, tx)
     })
   const required = (roles: readonly string[]) =>
-    config.auth.mfaRequired === 'all' || (config.auth.mfaRequired === 'admins' && roles.includes('admin'))
+    config.auth.mfaRequired === 'all' || (config.auth.mfaRequired === 'admins' && roles.includes(ADMIN_ROLE))
   const hashes = (codes: string[]) => codes.map((c) => hashRecoveryCode(recoveryKey(), c))
 
   async function begin (userId: string) {

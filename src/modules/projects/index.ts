@@ -12,6 +12,7 @@ import { createProjectsService, type ProjectsService } from './service.ts'
 export { type ProjectAccess, type ProjectsService } from './service.ts'
 export { type ProjectRole } from './table.ts'
 export { projects } from './table.ts'
+export { PROJECT_READ } from './permissions.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

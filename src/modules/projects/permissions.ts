@@ -10,5 +10,8 @@ export const userProjectPermissions = ['project:create', 'project:read', 'projec
 /** PROJECT_UPDATE is the permission an owner needs to remove another member (members-service.ts). */
 export const PROJECT_UPDATE = 'project:update'
 
+/** PROJECT_READ is the permission to see projects at all (membership then decides which). */
+export const PROJECT_READ = 'project:read'
+
 /** PROJECT_ADMIN is the permission that bypasses membership. */
 export const PROJECT_ADMIN = 'project:admin'

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { Actor } from '../../platform/auth.ts'
 import { AppError } from '../../platform/errors.ts'
+import { AGENT_READ } from '../agents/index.ts'
+import { PROJECT_READ } from '../projects/index.ts'
+import { USER_READ } from '../users/index.ts'
 import { isUuid, limits, type ErrorCode } from './protocol.ts'
 
 /** Channel is a parsed channel name: one resource's stream, or the admin stream. */
@@ -74,11 +77,11 @@ export function createChannelAuthorizer (app: FastifyInstance) {
       case 'user':
         // GET /users/me is for the signed-in user (access 'user'); another account is GET /admin/users/:id (user:read).
         if (actor.kind === 'user' && actor.userId === channel.id) return null
-        if (actor.permissions.has('user:read')) return null
+        if (actor.permissions.has(USER_READ)) return null
         // An API key cannot read its owner's account either (GET /users/me answers it 403).
         return actor.userId === channel.id ? forbidden : notFound
       case 'project':
-        if (!actor.permissions.has('project:read')) return forbidden
+        if (!actor.permissions.has(PROJECT_READ)) return forbidden
         try {
           await app.projects.requireAccess(actor, channel.id, 'viewer')
           return null
@@ -88,7 +91,7 @@ export function createChannelAuthorizer (app: FastifyInstance) {
       case 'agent':
         // An agent's own credential follows its own stream, whatever its role may read.
         if (actor.agentId === channel.id) return null
-        if (!actor.permissions.has('agent:read')) return actor.agentId !== undefined ? notFound : forbidden
+        if (!actor.permissions.has(AGENT_READ)) return actor.agentId !== undefined ? notFound : forbidden
         try {
           await app.agents.requireAgent(actor, channel.id, 'viewer')
           return null

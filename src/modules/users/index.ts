@@ -9,6 +9,7 @@ import { userPermissions } from './permissions.ts'
 export { type User, UserSchema } from './schemas.ts'
 export { type SessionRevoker, type UsersService } from './service.ts'
 export { users } from './table.ts'
+export { USER_READ } from './permissions.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import type { Cache } from '../../platform/cache.ts'
 import type { Database } from '../../platform/db.ts'
 import type { DomainEvent, Events } from '../../platform/events.ts'
-import type { Rbac } from '../../platform/rbac.ts'
+import { ADMIN_ROLE, type Rbac } from '../../platform/rbac.ts'
 import type { AuditContext, SecurityEvent, SecurityEvents } from '../../platform/security-events.ts'
 import type { CursorCodec } from '../../lib/cursor.ts'
 import { createUsersRepository } from './repository.ts'
@@ -213,8 +213,8 @@ export function createUsersService ({ db, cache, rbac, events, audit, cursors }:
       const before = await repo.findById(id)
       if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
       if (changes.roles) checkRoles(changes.roles)
-      const losesAdmin = before.roles.includes('admin') && before.status === 'active' &&
-        ((changes.roles && !changes.roles.includes('admin')) || changes.status === 'disabled')
+      const losesAdmin = before.roles.includes(ADMIN_ROLE) && before.status === 'active' &&
+        ((changes.roles && !changes.roles.includes(ADMIN_ROLE)) || changes.status === 'disabled')
       if (losesAdmin && id === actorId) throw userErrors.CANNOT_CHANGE_SELF()
       const rolesChanged = changes.roles !== undefined && changes.roles.join() !== before.roles.join()
       const disabled = changes.status === 'disabled' && before.status !== 'disabled'
@@ -238,7 +238,7 @@ export function createUsersService ({ db, cache, rbac, events, audit, cursors }:
       const before = await repo.findById(id)
       if (!before || before.deletedAt) throw userErrors.USER_NOT_FOUND()
       if (id === context.actorId) throw userErrors.CANNOT_CHANGE_SELF()
-      const losesAdmin = before.roles.includes('admin') && before.status === 'active'
+      const losesAdmin = before.roles.includes(ADMIN_ROLE) && before.status === 'active'
       const deleted: SecurityEvent = { action: 'user.deleted', outcome: 'success', targetType: 'user', targetId: id }
       const row = await updateWithEvent(id, { status: 'deleted', deletedAt: new Date(), passwordHash: null }, () => 'user.deleted', losesAdmin, { context, events: () => [deleted] })
       await invalidate(id)
