@@ -12,6 +12,7 @@ import { fileErrors } from './errors.ts'
 import { fileEvent } from './events.ts'
 import { createIntake } from './intake.ts'
 import { sanitiseFileName } from './names.ts'
+import { newFileRow } from './new-row.ts'
 import type { FilesRepository } from './repository.ts'
 import type { UploadSession } from './schemas.ts'
 import type { FileRow } from './table.ts'
@@ -139,20 +140,7 @@ export function createResumableUploads ({ db, events, storage, repo, access, dis
           const room = limits.projectQuotaBytes - await repo.usedBytes(projectId, tx)
           if (declaration.length > room) throw fileErrors.FILE_QUOTA_EXCEEDED(`The project has ${Math.max(0, room)} bytes left of its ${limits.projectQuotaBytes} byte quota`)
         }
-        return repo.insert({
-          id,
-          kind,
-          projectId,
-          taskId: granted.taskId,
-          executionId: granted.executionId,
-          name,
-          contentType: declared ?? 'application/octet-stream',
-          size: declaration.length,
-          uploadOffset: 0,
-          storageKey: `files/${id.slice(-2)}/${id}`,
-          uploadedBy: actor.agentId === undefined ? actor.userId : null,
-          agentId: actor.agentId ?? null
-        }, tx)
+        return repo.insert({ ...newFileRow(id, kind, granted, actor, name, declared), size: declaration.length, uploadOffset: 0 }, tx)
       })
       return toSession(row)
     },

@@ -15,6 +15,7 @@ import { fileErrors } from './errors.ts'
 import { fileEvent } from './events.ts'
 import { createIntake } from './intake.ts'
 import { sanitiseFileName } from './names.ts'
+import { newFileRow } from './new-row.ts'
 import { createFilesRepository, type FileOwner } from './repository.ts'
 import { createResumableUploads, type Declaration } from './resumable.ts'
 import type { File, FileListQuery } from './schemas.ts'
@@ -63,18 +64,7 @@ export function createFilesService (deps: FilesDeps) {
     if (upload.contentLength !== undefined && upload.contentLength > limit) throw refusal()
 
     const id = newId()
-    const row = await repo.insert({
-      id,
-      kind,
-      projectId,
-      taskId: granted.taskId,
-      executionId: granted.executionId,
-      name,
-      contentType: declared ?? 'application/octet-stream',
-      storageKey: `files/${id.slice(-2)}/${id}`,
-      uploadedBy: actor.agentId === undefined ? actor.userId : null,
-      agentId: actor.agentId ?? null
-    })
+    const row = await repo.insert(newFileRow(id, kind, granted, actor, name, declared))
     try {
       const intake = createIntake({ limit, tooLarge: refusal, declared })
       // A client that hangs up mid-body errors the intake, which aborts the store.

@@ -1,41 +1,25 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { as, makeUser, type TestUser } from '../../../test/helpers/auth.ts'
 import { listen, openSocket, relay, subscribe } from '../../../test/helpers/realtime.ts'
 import { addMember, asAgent, makeProject, makeTask, registerAgent, runNow } from '../../../test/helpers/work.ts'
+import { createTestSmtp, type ReceivedMail } from '../../../test/helpers/smtp.ts'
 
-interface Received { to: string[], raw: string }
 interface Item { id: string, type: string, title: string, body: string, link: string | null, readAt: string | null }
 
-const received: Received[] = []
 // A real SMTP server on loopback: notification mail goes through the mail queue and SMTP and is read back here.
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS'],
-  onData (stream, session, callback) {
-    let raw = ''
-    stream.on('data', (chunk: Buffer) => { raw += chunk.toString() })
-    stream.on('end', () => {
-      received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw })
-      callback()
-    })
-  }
-})
+const smtp = createTestSmtp()
+const received = smtp.received
 
 let t: TestApp
 beforeAll(async () => {
-  smtp.listen(0, '127.0.0.1')
-  await once(smtp.server, 'listening')
-  const port = (smtp.server.address() as AddressInfo).port
+  const port = await smtp.listen()
   t = await createTestApp({ mailer: 'configured', env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://api.example.test', AUTH_LINK_URL: 'https://app.example.test', NOTIFICATIONS_DIGEST_SECONDS: '2' } })
   await t.app.queue.start()
 })
 afterAll(async () => {
   await t.close()
-  await new Promise<void>((resolve) => { smtp.close(() => { resolve() }) })
+  await smtp.close()
 })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -46,7 +30,7 @@ async function inbox (user: TestUser, query = ''): Promise<{ items: Item[], next
   return res.json()
 }
 
-async function mailsTo (email: string, count = 1, ms = 30_000): Promise<Received[]> {
+async function mailsTo (email: string, count = 1, ms = 30_000): Promise<ReceivedMail[]> {
   const started = Date.now()
   while (Date.now() - started < ms) {
     const found = received.filter((m) => m.to.includes(email))
