@@ -27,6 +27,7 @@ export function createPresence ({ db, state, beatMs = BEAT_MS, onError }: {
 }) {
   const instance = newId()
   let timer: NodeJS.Timeout | undefined
+  let started = false
 
   async function beat (): Promise<void> {
     const s = await state()
@@ -42,6 +43,7 @@ export function createPresence ({ db, state, beatMs = BEAT_MS, onError }: {
     beat,
     /** start beats now and every beatMs; a failed beat is reported and retried at the next one. */
     async start (): Promise<void> {
+      started = true
       await beat().catch(onError)
       timer = setInterval(() => { beat().catch(onError) }, beatMs)
       timer.unref()
@@ -49,6 +51,9 @@ export function createPresence ({ db, state, beatMs = BEAT_MS, onError }: {
     /** stop ends the beats and removes this node's row: the others stop listing it at once. */
     async stop (): Promise<void> {
       clearInterval(timer)
+      // A process that never served (a CLI command, an inject()-only app) has no row and must not touch the database.
+      if (!started) return
+      started = false
       await db.delete(nodes).where(eq(nodes.id, instance)).catch(onError)
     },
     /** live lists the nodes seen within the last few beats, most recently started first. */
