@@ -135,6 +135,8 @@ describe('the real app', () => {
     // provider list of a sign-in page and the OpenID Connect redirect back from the provider. A
     // signed file download carries its credential in its query (an HMAC checked by the files module).
     // The VAPID public key is public by nature: a page needs it before it can subscribe its browser.
-    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$|^(GET|HEAD) \/api\/v1\/files\/:id\/download$|^(GET|HEAD) \/api\/v1\/push\/vapid-public-key$/)
+    // One-click unsubscribe (RFC 8058) is POSTed by mail clients with no session: its credential is the
+    // signed token in the body (an HMAC checked by the notifications module).
+    for (const route of open) expect(route).toMatch(/^(GET|HEAD) \/api\/v1\/instance$|^POST \/api\/v1\/auth\/|^(GET|HEAD) \/api\/v1\/auth\/(providers|oidc\/callback)$|^(GET|HEAD) \/api\/v1\/files\/:id\/download$|^(GET|HEAD) \/api\/v1\/push\/vapid-public-key$|^POST \/api\/v1\/notifications\/unsubscribe$/)
   })
 })

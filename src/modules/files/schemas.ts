@@ -57,7 +57,7 @@ export const UploadSessionSchema = Type.Object({
 
 /** ChunkHeadersSchema: a chunk says where it starts. */
 export const ChunkHeadersSchema = Type.Object({
-  'upload-offset': Type.String({ pattern: '^[0-9]{1,16}$', description: 'The offset this chunk starts at; must equal the upload\'s current offset' })
+  'upload-offset': Type.String({ pattern: '^[0-9]{1,16}$', maxLength: 16, description: 'The offset this chunk starts at; must equal the upload\'s current offset' })
 })
 
 /** IdParams is the `:id` of a URL. */
