@@ -19,7 +19,9 @@ const USAGE = `Usage: node bench/ws.ts [options]   (npm run bench:ws -- [options
   --per-server <n>    sockets per server process (one process may hold 20,000 open files)
                                                                (BENCH_WS_PER_SERVER, default 18000)
   --per-client <n>    sockets per client process               (BENCH_WS_PER_CLIENT, default 5000)
-  --addresses <n>     loopback source addresses 127.0.0.2…     (BENCH_WS_ADDRESSES, default 4)
+  --addresses <n>     loopback source addresses 127.0.0.2…     (BENCH_WS_ADDRESSES, default: one per 25,000
+                      sockets held at once, at least 4: every setup keeps its sockets open until the
+                      broadcasts, and one address has ~28,000 source ports)
   --workers <n>       also run Backplane as \`start --workers n\` (one primary, n worker processes on one
                       port; --per-server then counts per worker)   (BENCH_WS_WORKERS, default off)
   --skip-redis        skip the two-node run through Redis (REDIS_URL, default redis://127.0.0.1:6379)
@@ -56,13 +58,17 @@ const options = {
   warmup: intOption('--warmup', flags.warmup ?? env.BENCH_WS_WARMUP, 2, 0),
   perServer: whole(intOption('--per-server', flags['per-server'] ?? env.BENCH_WS_PER_SERVER, 18_000)),
   perClient: whole(intOption('--per-client', flags['per-client'] ?? env.BENCH_WS_PER_CLIENT, 5000)),
-  addresses: intOption('--addresses', flags.addresses ?? env.BENCH_WS_ADDRESSES, 4),
+  addresses: intOption('--addresses', flags.addresses ?? env.BENCH_WS_ADDRESSES, 0, 0),
   workers: flags.workers ?? env.BENCH_WS_WORKERS ? intOption('--workers', flags.workers ?? env.BENCH_WS_WORKERS, 2) : 0,
   redisUrl: flags['skip-redis'] ? undefined : (env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
   cpuProf: flags['cpu-prof']
 }
 if (options.subscribers > Math.min(options.sockets, options.perServer)) throw new Error('--subscribers must fit on one server process: at most --sockets and --per-server')
-const addresses = Array.from({ length: options.addresses }, (_, i) => `127.0.0.${2 + i}`)
+// Every setup (bare, one node, workers, two nodes) holds its sockets until the broadcasts: with 50,000 a
+// setup, four addresses ran out of source ports in the workers setup (EADDRINUSE on 22,731 sockets).
+const setupsHeld = 2 + (options.workers > 0 ? 1 : 0) + (options.redisUrl ? 1 : 0)
+const addressCount = options.addresses > 0 ? options.addresses : Math.max(4, Math.ceil(options.sockets * setupsHeld / 25_000))
+const addresses = Array.from({ length: addressCount }, (_, i) => `127.0.0.${2 + i}`)
 const stamp = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')
 const say = (text: string) => { process.stdout.write(text + '\n') }
 
