@@ -4,8 +4,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type pg from 'pg'
 import type { ConstructorOptions, Db, Job as BossJob, PgBoss } from 'pg-boss'
 import type { Database } from '../db.ts'
+import { jobOptions, outputMessage } from './pg-boss-jobs.ts'
 import { unwrapTrace, wrapTrace } from './pg-boss-trace.ts'
-import { QUEUE_DEFAULTS, errorMessage, runTraced, type DeadLetter, type JobDefinition, type OutgoingJob, type QueueBackend, type QueueStats } from '../queue-port.ts'
+import { errorMessage, runTraced, type DeadLetter, type JobDefinition, type QueueBackend, type QueueStats } from '../queue-port.ts'
 
 /** QUEUE_SCHEMA is the PostgreSQL schema pg-boss keeps its tables in, beside the app's own. */
 export const QUEUE_SCHEMA = 'pgboss'
@@ -281,23 +282,4 @@ export function createPgBossQueue ({ pool, log }: { pool: pg.Pool, log: FastifyB
       await b?.stop({ close: false, graceful: false })
     }
   }
-}
-
-// What pg-boss stores of a job besides its data.
-function jobOptions (job: OutgoingJob) {
-  return {
-    id: job.id,
-    startAfter: job.startAfter,
-    retryLimit: job.policy.retryLimit,
-    retryDelay: job.policy.retryDelaySeconds,
-    retryBackoff: job.policy.retryBackoff,
-    // pg-boss takes a cap only with back-off; a base above the cap is kept as it is.
-    ...(job.policy.retryBackoff ? { retryDelayMax: Math.max(QUEUE_DEFAULTS.maxRetryDelaySeconds, job.policy.retryDelaySeconds) } : {})
-  }
-}
-
-function outputMessage (output: unknown): string | null {
-  if (output === null || output === undefined) return null
-  if (typeof output === 'object' && 'message' in output && typeof output.message === 'string') return output.message
-  return JSON.stringify(output).slice(0, 2000)
 }
