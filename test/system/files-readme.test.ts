@@ -25,22 +25,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** runScript runs a README block with bash (-euo pipefail) in the work folder; asynchronous, since the server answering it runs in this process. */
+async function runScript (script: string, vars: Record<string, string>): Promise<{ code: number | null, out: string, err: string }> {
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...vars }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  return { code, out, err }
+}
+
 describe.skipIf(!tools)('the README files example', () => {
   it('uploads, downloads whole and by range, and downloads through a signed link', async () => {
     const user = await makeUser(t.app)
     const project = await makeProject(t.app, user)
     const script = (await readmeBlock('### Files: project files, task attachments and run artifacts')).replace('http://localhost:8080', url)
-    // Asynchronous: the server answering the script runs in this process.
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ACCESS: user.accessToken, PROJECT: project },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
-    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
-    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve)), err).toBe(0)
+    const { code, out, err } = await runScript(script, { ACCESS: user.accessToken, PROJECT: project })
+    expect(code, err).toBe(0)
     expect(out).toBe('build\ncontent-length: 9\nbuild ok\n')
     expect(await readFile(join(dir, 'copy.txt'), 'utf8')).toBe('build ok\n')
     const listed = await t.app.inject({ method: 'GET', url: `/api/v1/projects/${project}/files`, headers: { authorization: `Bearer ${user.accessToken}` } })
@@ -51,16 +53,8 @@ describe.skipIf(!tools)('the README files example', () => {
     const user = await makeUser(t.app)
     const project = await makeProject(t.app, user)
     const script = (await readmeBlock('#### Resumable uploads')).replace('http://localhost:8080', url)
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ACCESS: user.accessToken, PROJECT: project },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
-    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString() })
-    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve)), err).toBe(0)
+    const { code, out, err } = await runScript(script, { ACCESS: user.accessToken, PROJECT: project })
+    expect(code, err).toBe(0)
     const [served, local] = out.trim().split('\n')
     expect(served).toMatch(/^[0-9a-f]{64}$/)
     expect(served).toBe(local)
