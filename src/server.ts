@@ -114,8 +114,9 @@ export const NO_ADMIN_HINT = '  No admin account yet. Create one with:\n    npm 
 export async function serve (config: Config, overrides: Pick<AppOverrides, 'modules'> = {}): Promise<RunningServer> {
   const log = createLogger(config)
   const server = await start(config, { ...overrides, logger: log })
-  process.stderr.write(banner(config, server.url, server.database))
-  if ((await server.app.users.countActiveAdmins()) === 0) process.stderr.write(NO_ADMIN_HINT)
+  // The signal handlers go in before anything else is awaited: a SIGTERM that lands once the node
+  // listens (an orchestrator stopping a pod that just turned ready) used to find none while the
+  // admin count below ran, and killed the process without draining or stopping its database.
   closeWithGrace({
     delay: config.shutdown.timeout,
     logger: { error: (msg: unknown) => { log.error(String(msg)) } }
@@ -128,5 +129,8 @@ export async function serve (config: Config, overrides: Pick<AppOverrides, 'modu
     log.info('stopped')
     log.flush()
   })
+  process.stderr.write(banner(config, server.url, server.database))
+  // Only a hint: a shutdown that closes the pool under this query must not turn into a failed start.
+  if ((await server.app.users.countActiveAdmins().catch(() => undefined)) === 0) process.stderr.write(NO_ADMIN_HINT)
   return server
 }

@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { createTestDatabase } from '../helpers/db.ts'
 import { spawnBackplane } from '../helpers/process.ts'
 
 const dirs: string[] = []
@@ -43,6 +45,28 @@ describe('graceful shutdown (real process, embedded PostgreSQL)', REAL_PROCESS, 
     expect(postmasterRunning(dir)).toBe(false)
   })
 
+  it('drains and exits 0 on a SIGTERM that lands right after it turned ready, while start-up still awaits the database', async () => {
+    // The admin count that prints the start-up hint waits behind this lock: a SIGTERM sent then used
+    // to find no handler installed yet and killed the process (exit by signal, no drain).
+    const db = await createTestDatabase()
+    const locker = new pg.Client({ connectionString: db.url })
+    await locker.connect()
+    try {
+      await locker.query('BEGIN')
+      await locker.query('LOCK TABLE users IN ACCESS EXCLUSIVE MODE')
+      const bp = await spawnBackplane({ DATABASE_URL: db.url, BACKPLANE_ENV: 'test', BACKPLANE_SECRET: 'test-secret-0123456789-abcdefghijklmnop', SHUTDOWN_DELAY_MS: '0' })
+      bp.child.kill('SIGTERM')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await locker.query('ROLLBACK')
+      const exit = await bp.exited
+      expect(exit, bp.output()).toEqual({ code: 0, signal: null })
+      expect(bp.output()).toContain('"msg":"stopped"')
+    } finally {
+      await locker.end()
+      await db.drop()
+    }
+  })
+
   it('forces exit 1 on a second signal', async () => {
     const dir = await dataDir()
     const bp = await spawnBackplane({ DATA_DIR: dir, SHUTDOWN_DELAY_MS: '5000' })
@@ -72,14 +96,14 @@ describe('crash safety of the embedded database', REAL_PROCESS, () => {
     const after = await (await fetch(`${second.url}/api/v1/instance`)).json() as { id: string }
     expect(after.id).toBe(before.id)
     second.child.kill('SIGTERM')
-    expect((await second.exited).code).toBe(0)
+    expect(await second.exited, second.output()).toEqual({ code: 0, signal: null })
     expect(postmasterRunning(dir)).toBe(false)
 
     // A clean restart after that keeps the same data too.
     const third = await spawnBackplane({ DATA_DIR: dir })
     expect(((await (await fetch(`${third.url}/api/v1/instance`)).json()) as { id: string }).id).toBe(before.id)
     third.child.kill('SIGTERM')
-    expect((await third.exited).code).toBe(0)
+    expect(await third.exited, third.output()).toEqual({ code: 0, signal: null })
   })
 
   it('starts over a stale postmaster.pid whose pid now belongs to another program (reboot, new container)', async () => {
