@@ -23,6 +23,25 @@ export function createOneTimeTokens (db: Database) {
   }
   return {
     /**
+     * spendReset spends a password-reset token and gives the account it names (its user, or the
+     * address it was mailed to). A reset token works only while it is the newest one for its user and
+     * for its address: forgot-password tokens carry only the address (so an existing and an unknown
+     * one write the same row, AU-12), and a newer one must still make the older ones stop working.
+     */
+    async spendReset (token: string): Promise<{ userId: string | null, email: string | null } | undefined> {
+      if (token.length > 200) return undefined
+      const { rows } = await db.execute<{ user_id: string | null, email: string | null }>(sql`UPDATE ${oneTimeTokens} AS t SET used_at = now(), updated_at = now()
+        WHERE t.token_hash = ${hashToken(token)} AND t.purpose = 'reset_password' AND t.used_at IS NULL AND t.expires_at > now()
+          AND NOT EXISTS (
+            SELECT 1 FROM ${oneTimeTokens} AS n
+            WHERE n.purpose = 'reset_password' AND (n.created_at, n.id) > (t.created_at, t.id)
+              AND (n.email = t.email OR n.user_id = t.user_id)
+          )
+        RETURNING t.user_id, t.email`)
+      const row = rows[0]
+      return row ? { userId: row.user_id, email: row.email } : undefined
+    },
+    /**
      * create returns the raw token (to mail) and keeps only its hash; older unused tokens of the same
      * user and purpose stop working. One statement whether or not there is a user (a token without
      * one can never be spent), in `tx` when given; `then(token, tx)` runs in the same transaction:

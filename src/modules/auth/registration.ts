@@ -58,7 +58,7 @@ export function createRegistration ({ config, users, tokens, mailer, mail, event
           return
         }
         await events.record(auditContextOf(ctx, null), { action: 'user.register_existing_email', outcome: 'failure', targetType: 'user', targetId: user.id }, tx)
-        await tokens.create('reset_password', { userId: user.id, ttlMs: LINK_TTL_MS.reset }, (token) => mailer.send(mail.accountExists(user.email, token), tx), tx)
+        await tokens.create('reset_password', { userId: user.id, email: user.email, ttlMs: LINK_TTL_MS.reset }, (token) => mailer.send(mail.accountExists(user.email, token), tx), tx)
       })
     },
 
@@ -94,7 +94,7 @@ export function createRegistration ({ config, users, tokens, mailer, mail, event
       return users.create({ email: input.email, name: input.name, passwordHash: null, roles: input.roles }, {
         context: auditContextOf(ctx, createdBy),
         event: created,
-        also: (row, tx) => tokens.create('reset_password', { userId: row.id, ttlMs: LINK_TTL_MS.newAccount }, (token) => mailer.send(mail.newAccount(row.email, token), tx), tx).then(() => {})
+        also: (row, tx) => tokens.create('reset_password', { userId: row.id, email: row.email, ttlMs: LINK_TTL_MS.newAccount }, (token) => mailer.send(mail.newAccount(row.email, token), tx), tx).then(() => {})
       })
     }
   }

@@ -2,7 +2,7 @@ import { getTableName } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
-import { as, login, makeUser, strongPassword, type TestUser } from '../../../test/helpers/auth.ts'
+import { as, login, makeUser, strongPassword, uniqueEmail, type TestUser } from '../../../test/helpers/auth.ts'
 import { scanResponses } from '../../../test/helpers/leaks.ts'
 import { adminQuery } from '../../../test/helpers/services.ts'
 
@@ -145,7 +145,7 @@ describe('AU-09 password reset through the mailed link', () => {
   it('refuses an expired token', async () => {
     const user = await makeUser(t.app)
     const token = await resetLink(user.email)
-    await adminQuery(t.db.url, "UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND purpose = 'reset_password' AND used_at IS NULL", [user.id])
+    await adminQuery(t.db.url, "UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE email = $1 AND purpose = 'reset_password' AND used_at IS NULL", [user.email])
     const res = await reset(token, strongPassword())
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toBe('TOKEN_INVALID')
@@ -158,6 +158,38 @@ describe('AU-09 password reset through the mailed link', () => {
     const second = await resetLink(user.email)
     expect((await reset(first, strongPassword())).statusCode).toBe(400)
     expect((await reset(second, strongPassword())).statusCode).toBe(204)
+  })
+
+  it('makes an older link of any kind stop working: an account-exists notice after a forgot-password link, and the other way round', async () => {
+    const user = await makeUser(t.app)
+    const register = async () => {
+      const before = t.mail.filter((m) => m.to === user.email).length
+      expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email: user.email, password: strongPassword() } })).statusCode).toBe(202)
+      return vi.waitFor(() => {
+        const mails = t.mail.filter((m) => m.to === user.email)
+        if (mails.length === before) throw new Error('no notice yet')
+        return /token=([A-Za-z0-9_-]+)/.exec(mails.at(-1)!.text)![1]!
+      })
+    }
+    const forgot = await resetLink(user.email)
+    const notice = await register()
+    expect((await reset(forgot, strongPassword())).statusCode).toBe(400)
+    const later = await resetLink(user.email)
+    expect((await reset(notice, strongPassword())).statusCode).toBe(400)
+    expect((await reset(later, strongPassword())).statusCode).toBe(204)
+  })
+
+  it('refuses a link once its account moved to another address, or was disabled', async () => {
+    const moved = await makeUser(t.app)
+    const link = await resetLink(moved.email)
+    await adminQuery(t.db.url, 'UPDATE users SET email = $1 WHERE id = $2', [uniqueEmail('moved'), moved.id])
+    expect((await reset(link, strongPassword())).json().code).toBe('TOKEN_INVALID')
+    await expectSessionAlive(moved)
+
+    const disabled = await makeUser(t.app)
+    const second = await resetLink(disabled.email)
+    await adminQuery(t.db.url, "UPDATE users SET status = 'disabled' WHERE id = $1", [disabled.id])
+    expect((await reset(second, strongPassword())).json().code).toBe('TOKEN_INVALID')
   })
 })
 
