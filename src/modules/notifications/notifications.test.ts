@@ -80,6 +80,30 @@ describe('rules fire from real events', () => {
     expect(failures).toEqual([expect.objectContaining({ title: 'A run of nightly backup failed', body: 'disk full', link: `/projects/${projectId}/executions/${id}` })])
   })
 
+  it('tells nobody about a failed attempt that the retry policy runs again; the last attempt\'s failure is told once', async () => {
+    const owner = await makeUser(t.app)
+    const projectId = await makeProject(t.app, owner)
+    const agent = await registerAgent(t.app, owner, { projectId })
+    const task = await makeTask(t.app, owner, projectId, { name: 'flaky job', retry: { maxAttempts: 2, backoffSeconds: 1 } })
+    const first = await runNow(t.app, owner, task.id)
+    const claimAndFail = async (error: string): Promise<string> => {
+      const claimed = await t.app.inject(asAgent(agent, { method: 'POST', url: '/api/v1/agents/me/claim?wait=0' }))
+      expect(claimed.statusCode).toBe(200)
+      const { id } = claimed.json() as { id: string }
+      expect((await t.app.inject(asAgent(agent, { method: 'POST', url: `/api/v1/executions/${id}/fail`, payload: { error } }))).statusCode).toBe(200)
+      await relay(t.app)
+      return id
+    }
+    expect(await claimAndFail('timeout talking to the API')).toBe(first)
+    expect((await inbox(owner)).items.filter((n) => n.type === 'execution.failed')).toEqual([])
+
+    await sleep(1100) // the retry's back-off
+    const last = await claimAndFail('still failing')
+    expect(last).not.toBe(first)
+    const failures = (await inbox(owner)).items.filter((n) => n.type === 'execution.failed')
+    expect(failures).toEqual([expect.objectContaining({ body: 'still failing', link: `/projects/${projectId}/executions/${last}` })])
+  })
+
   it('tells an agent\'s owner that it went offline after missing heartbeats', async () => {
     const owner = await makeUser(t.app)
     const projectId = await makeProject(t.app, owner)
