@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
 import { newId } from '../../lib/ids.ts'
 import type { Database } from '../../platform/db.ts'
 import { oneTimeTokens } from './table.ts'
@@ -9,8 +9,26 @@ const NO_USER = '00000000-0000-0000-0000-000000000000'
 
 type Purpose = typeof oneTimeTokens.$inferSelect['purpose']
 
+/** MAX_TOKEN_TTL_MS is the longest a one-time token may live (invitations and new accounts' links: 7 days). */
+export const MAX_TOKEN_TTL_MS = 7 * 86_400_000
+/**
+ * PRUNE_AFTER_MS is the age past which a token's row is deleted: a day past the longest life, so a
+ * pruned row is one no token older than it can still be waiting on (a reset token works only while
+ * no newer one names its address: deleting a newer row that some older, living token saw would
+ * bring that one back).
+ */
+export const PRUNE_AFTER_MS = MAX_TOKEN_TTL_MS + 86_400_000
+const PRUNE_EVERY_MS = 600_000
+
 /** createOneTimeTokens issues and spends single-use, expiring tokens, stored hashed. */
 export function createOneTimeTokens (db: Database) {
+  // Every forgot-password request writes a row, whatever the address: old rows are deleted now and
+  // then as new ones are made (at most every 10 minutes per node), as auth challenges are.
+  let lastPrune = 0
+  const prune = async (now = new Date()): Promise<number> => {
+    const removed = await db.delete(oneTimeTokens).where(lt(oneTimeTokens.createdAt, new Date(now.getTime() - PRUNE_AFTER_MS))).returning({ id: oneTimeTokens.id })
+    return removed.length
+  }
   async function spend (purpose: Purpose, token: string) {
     // One UPDATE both checks and spends the token, so two concurrent uses cannot both succeed.
     const [row] = await db.update(oneTimeTokens).set({ usedAt: new Date() })
@@ -49,6 +67,11 @@ export function createOneTimeTokens (db: Database) {
      * cannot lose its mail.
      */
     async create (purpose: Purpose, input: { userId?: string, email?: string, ttlMs: number }, then?: (token: string, tx: Database) => Promise<void>, tx?: Database): Promise<string> {
+      if (input.ttlMs > MAX_TOKEN_TTL_MS) throw new RangeError(`a one-time token lives at most ${MAX_TOKEN_TTL_MS} ms`)
+      if (Date.now() - lastPrune > PRUNE_EVERY_MS) {
+        lastPrune = Date.now()
+        prune().catch(() => {})
+      }
       const token = newOpaqueToken()
       const write = async (on: Database) => {
         const expiresAt = new Date(Date.now() + input.ttlMs).toISOString()
@@ -67,6 +90,8 @@ export function createOneTimeTokens (db: Database) {
       else await write(db)
       return token
     },
+    /** prune deletes the rows made more than PRUNE_AFTER_MS ago (spent, expired or never used alike); returns how many. */
+    prune,
     /** consume spends a token and returns its user id, or undefined when invalid, expired or used. */
     async consume (purpose: Purpose, token: string): Promise<string | undefined> {
       if (token.length > 200) return undefined

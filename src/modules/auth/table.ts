@@ -63,7 +63,9 @@ export const oneTimeTokens = pgTable('one_time_tokens', {
   // A new token revokes its user's older ones of the same purpose: one index probe, not a scan of every token.
   index('one_time_tokens_user_purpose').on(t.userId, t.purpose),
   // A reset token is spent only while no newer one names its address: one index probe as well.
-  index('one_time_tokens_email_purpose').on(t.email, t.purpose)
+  index('one_time_tokens_email_purpose').on(t.email, t.purpose),
+  // Old rows are deleted by age (one-time-tokens.ts prune).
+  index('one_time_tokens_created').on(t.createdAt)
 ])
 
 /** mfaFactors are users' TOTP authenticators: the secret sealed under BACKPLANE_SECRET, the last time step used (replay guard). */

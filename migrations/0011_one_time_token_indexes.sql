@@ -1,0 +1,2 @@
+CREATE INDEX "one_time_tokens_email_purpose" ON "one_time_tokens" USING btree ("email","purpose");--> statement-breakpoint
+CREATE INDEX "one_time_tokens_created" ON "one_time_tokens" USING btree ("created_at");

@@ -1,1 +1,0 @@
-CREATE INDEX "one_time_tokens_email_purpose" ON "one_time_tokens" USING btree ("email","purpose");
