@@ -1,5 +1,6 @@
 import autocannon from 'autocannon'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pacedLoad } from './paced-load.ts'
 import { cpuTimes } from './proc.ts'
 import { median } from './report.ts'
 import type { ServerChild } from './servers.ts'
@@ -106,10 +107,13 @@ export async function measureRoute (servers: ServerChild[], route: string, optio
 /** FixedRateRun is one run at a fixed overall request rate: the latency a server gives below its peak. */
 export interface FixedRateRun { route: string, server: string, targetRate: number, reqPerSec: number, p50Ms: number, p99Ms: number, non2xx: number, errors: number }
 
-/** fixedRateRun drives a target at `rate` requests a second overall (autocannon overallRate) for `seconds`. */
+/**
+ * fixedRateRun drives a target at `rate` requests a second for `seconds`, evenly paced and open loop
+ * (paced-load.ts: autocannon's overallRate sends each second's requests in one burst).
+ */
 export async function fixedRateRun ({ server, route, path, headers }: Target, rate: number, seconds: number, options: LoadOptions): Promise<FixedRateRun> {
-  const r = await autocannon({ url: server.url + (path ?? route), connections: options.connections, duration: seconds, headers: headers ?? options.headers, overallRate: rate })
-  return { route, server: server.name, targetRate: rate, reqPerSec: Math.round(r.requests.average), p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts }
+  const r = await pacedLoad(server.url + (path ?? route), { rate, seconds, connections: options.connections, headers: headers ?? options.headers })
+  return { route, server: server.name, targetRate: rate, reqPerSec: r.reqPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, non2xx: r.non2xx, errors: r.errors }
 }
 
 /** RouteSummary is the median of one server's runs on one route (non-2xx and errors summed). */
