@@ -1,5 +1,5 @@
+import { Ajv } from 'ajv'
 import { type TSchema } from 'typebox'
-import { Value } from 'typebox/value'
 import { ConfigSourceError, readConfigSources, type ConfigSources } from './lib/config-sources.ts'
 import { describeAllowed } from './lib/config-describe.ts'
 import { ConfigError, list, parseDurations, parseNamedJson, parseProxies } from './lib/config-values.ts'
@@ -221,6 +221,15 @@ function parseText (schema: TSchema, text: string): unknown {
   return text
 }
 
+// Ajv, not typebox/value: Fastify loads Ajv anyway, and typebox/value's 140 modules kept ~7 MB of
+// heap alive in every process only to check the settings once (issue 13, idle RSS). useDefaults fills
+// the defaults in place as Value.Default did. It returns the first setting that failed, if any.
+function firstInvalidSetting (parsed: Record<string, unknown>, properties: Record<string, TSchema>): string | undefined {
+  const validate = new Ajv({ useDefaults: true, allErrors: true, strict: false }).compile(ConfigSchema)
+  if (validate(parsed)) return undefined
+  return validate.errors?.map((error) => error.instancePath.split('/')[1] ?? '').find((key) => properties[key] !== undefined)
+}
+
 function readSources (env: Record<string, string | undefined>, options: LoadConfigOptions): ConfigSources {
   try {
     return readConfigSources(env, Object.keys(ConfigSchema.properties), options)
@@ -246,15 +255,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const { values, source } = readSources(env, options)
   const properties = ConfigSchema.properties as Record<string, TSchema>
   const parsed = Object.fromEntries(Object.entries(values).map(([key, text]) => [key, properties[key] ? parseText(properties[key], text) : text]))
-  const converted = Value.Default(ConfigSchema, parsed) as Record<string, unknown>
-  for (const error of Value.Errors(ConfigSchema, converted)) {
-    const key = error.instancePath.split('/')[1] ?? ''
-    const schema = properties[key]
-    if (!schema) continue
+  const key = firstInvalidSetting(parsed, properties)
+  if (key !== undefined) {
     const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(values[key])
-    throw new ConfigError(`${key}=${shown} is not valid (from ${source[key] ?? 'default'}): expected ${describeAllowed(schema)}`)
+    throw new ConfigError(`${key}=${shown} is not valid (from ${source[key] ?? 'default'}): expected ${describeAllowed(properties[key]!)}`)
   }
-  const raw = converted as RawConfig
+  const raw = parsed as RawConfig
   refuseUnsafeProduction(raw)
   return deepFreeze(toConfig(raw, source))
 }

@@ -10,6 +10,7 @@ import { runMigrations } from './platform/migrate.ts'
 import { runSeeds } from './platform/modules.ts'
 import { tracing } from './platform/tracing.ts'
 import { explainListenError } from './lib/listen-error.ts'
+import { releaseStartupMemory } from './lib/startup-memory.ts'
 import { version } from './lib/version.ts'
 
 /** RunningServer is a listening Backplane with its database server and a way to stop both. */
@@ -132,5 +133,7 @@ export async function serve (config: Config, overrides: Pick<AppOverrides, 'modu
   process.stderr.write(banner(config, server.url, server.database))
   // Only a hint: a shutdown that closes the pool under this query must not turn into a failed start.
   if ((await server.app.users.countActiveAdmins().catch(() => undefined)) === 0) process.stderr.write(NO_ADMIN_HINT)
+  // Last, once nothing of start-up is needed again: its memory goes back to the system (issue 13).
+  log.debug(releaseStartupMemory(), 'start-up memory released')
   return server
 }

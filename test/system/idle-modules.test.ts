@@ -25,12 +25,20 @@ async function modulesLoaded (env: Record<string, string>): Promise<string[]> {
 }
 
 describe('modules loaded at start', () => {
-  it('leaves out what only a rare request needs: WebAuthn, the file-type sniffer, ioredis without REDIS_URL', async () => {
+  it('leaves out what only a rare request needs: WebAuthn, the file-type sniffer, web-push, ioredis without REDIS_URL, typebox/value, Argon2', async () => {
     const loaded = await modulesLoaded({})
     const of = (pkg: string) => loaded.filter((m) => m.includes(`/node_modules/${pkg}/`))
     expect(of('@simplewebauthn/server')).toEqual([])
     expect(of('@peculiar/asn1-schema')).toEqual([])
     expect(of('file-type')).toEqual([])
+    // Web Push (with asn1.js, jws and a proxy agent) on the first push sent or key pair made.
+    expect(of('web-push')).toEqual([])
+    expect(of('asn1.js')).toEqual([])
     if (!process.env.REDIS_URL) expect(of('ioredis')).toEqual([])
+    // Argon2's native library on the first password hashed or checked.
+    expect(of('@node-rs/argon2')).toEqual([])
+    expect(of('@node-rs/argon2-linux-x64-gnu')).toEqual([])
+    // The settings are checked with Ajv (loaded for Fastify anyway), not typebox/value's 140 modules.
+    expect(loaded.filter((m) => m.includes('/node_modules/typebox/build/value/'))).toEqual([])
   }, 120_000)
 })

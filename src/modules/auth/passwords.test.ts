@@ -3,7 +3,7 @@ import { hash } from '@node-rs/argon2'
 import { dictionary } from '@zxcvbn-ts/language-common'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppError } from '../../platform/errors.ts'
-import { checkPasswordPolicy, needsRehash } from './passwords.ts'
+import { ARGON2, DUMMY_HASH, checkPasswordPolicy, needsRehash } from './passwords.ts'
 import { createTestApp, type TestApp } from '../../../test/helpers/app.ts'
 import { strongPassword, uniqueEmail } from '../../../test/helpers/auth.ts'
 import { scanResponses } from '../../../test/helpers/leaks.ts'
@@ -72,6 +72,16 @@ describe('AU-13 the policy', () => {
   it('refuses a password containing the email local part or the name, and needs no composition rules', () => {
     expect(refusal('margaret-hamilton-1969', 12, ['margaret', ''])).toBe('The password must not contain your email address or name')
     expect(refusal('correct horse battery staple')).toBeUndefined()
+  })
+})
+
+describe('the dummy hash checked for unknown accounts', () => {
+  it('is made with today\'s parameters, so checking it costs what a real check costs', async () => {
+    expect(DUMMY_HASH).toMatch(ARGON2ID_PHC)
+    expect(DUMMY_HASH).toContain(`$m=${ARGON2.memoryCost},t=${ARGON2.timeCost},p=${ARGON2.parallelism}$`)
+    expect(needsRehash(DUMMY_HASH)).toBe(false)
+    const [fresh, dummy] = [await hash('x', ARGON2), DUMMY_HASH].map((h) => h.split('$').slice(1, 4).join('$'))
+    expect(dummy).toBe(fresh)
   })
 })
 

@@ -1,5 +1,5 @@
-import { hash, verify } from '@node-rs/argon2'
 import { createRequire } from 'node:module'
+import type * as Argon2 from '@node-rs/argon2'
 import { authFlowErrors } from './errors.ts'
 
 /** ARGON2 are the hashing parameters (OWASP: argon2id, m=19 MiB, t=2, p=1); raising them re-hashes on login. */
@@ -18,9 +18,21 @@ function commonPasswords (): Set<string> {
   return common
 }
 
-// Verifying against this when the account does not exist costs the same as a real check,
-// so response time does not tell whether an email is registered.
-const dummyHash = hash('backplane-dummy-password-for-timing', ARGON2)
+// The native Argon2 library is loaded by the first password hashed or checked, not at start: it
+// adds ~10 MB to the RSS of a process that loads it (issue 13), which a node that serves no sign-in,
+// registration or password change (API-key clients, an idle cluster worker) need not carry.
+let argon2Module: typeof Argon2 | undefined
+function argon2 (): typeof Argon2 {
+  argon2Module ??= createRequire(import.meta.url)('@node-rs/argon2') as typeof Argon2
+  return argon2Module
+}
+
+/**
+ * DUMMY_HASH is checked when the account does not exist, which costs the same as a real check, so
+ * response time does not tell whether an email is registered. Made once with ARGON2 (a test holds
+ * them equal) rather than at start, so loading this file costs no hashing and no native library.
+ */
+export const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$B/kO4sbeCTdYP9HxfsNKKA$MYpOCRd8wKr7pq+1eDncodl/fbbKhaBdgVVkQWe/JPk'
 
 /** checkPasswordPolicy refuses passwords that are too short, too long or common, before any hashing. */
 export function checkPasswordPolicy (password: string, minLength: number, context: string[] = []): void {
@@ -42,16 +54,16 @@ export function isOversized (password: string): boolean {
 
 /** hashPassword hashes with argon2id at the configured parameters. */
 export function hashPassword (password: string): Promise<string> {
-  return hash(password, ARGON2)
+  return argon2().hash(password, ARGON2)
 }
 
 /** verifyPassword checks a password against a stored hash, or against a dummy hash when there is none. */
 export async function verifyPassword (stored: string | null | undefined, password: string): Promise<boolean> {
   if (!stored) {
-    await verify(await dummyHash, password).catch(() => false)
+    await argon2().verify(DUMMY_HASH, password).catch(() => false)
     return false
   }
-  return verify(stored, password).catch(() => false)
+  return argon2().verify(stored, password).catch(() => false)
 }
 
 /** needsRehash tells whether a stored hash was made with weaker parameters than today's. */

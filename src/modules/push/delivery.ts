@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
-import webpush from 'web-push'
 import type { FastifyBaseLogger } from 'fastify'
 import { sendAttempt } from '../../lib/outbound-post.ts'
 import type { Resolver } from '../../lib/outbound-target.ts'
 import type { PushRepository } from './repository.ts'
 import { targetPolicy, type EndpointPolicy } from './subscription-rules.ts'
 import type { VapidKeyStore } from './vapid-keys.ts'
+import { webPush } from './web-push.ts'
 
 /** SEND_JOB is the queue job that sends one payload to one subscription. */
 export const SEND_JOB = 'push.send'
@@ -56,7 +56,7 @@ export function createPushDelivery (settings: DeliverySettings) {
       const subscription = await repo.get(job.subscriptionId)
       if (!subscription) return
       const keys = await settings.vapid.keys()
-      const details = webpush.generateRequestDetails(
+      const details = webPush().generateRequestDetails(
         { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
         job.payload,
         {

@@ -1,7 +1,7 @@
-import webpush from 'web-push'
 import type { Database } from '../../platform/db.ts'
 import type { SecretBox } from '../../lib/secret-box.ts'
 import { pushVapidKeys } from './table.ts'
+import { webPush } from './web-push.ts'
 
 /** VapidKeys is the deployment's VAPID key pair in the form web-push takes (base64url). */
 export interface VapidKeys { publicKey: string, privateKey: string }
@@ -22,7 +22,7 @@ export function createVapidKeyStore ({ db, box }: { db: Database, box: SecretBox
   async function ensure (): Promise<VapidKeys> {
     const found = await read()
     if (found) return found
-    const made = webpush.generateVAPIDKeys()
+    const made = webPush().generateVAPIDKeys()
     await db.insert(pushVapidKeys).values({ publicKey: made.publicKey, privateKeySealed: box.seal(made.privateKey) })
       .onConflictDoNothing({ target: pushVapidKeys.slot })
     const stored = await read()
