@@ -58,6 +58,9 @@ export async function start (config: Config, overrides: Omit<AppOverrides, 'data
     app = await buildApp(config, { ...overrides, logger: log, databaseUrl: database.url })
     await app.ready()
     await runSeeds(app.modules, { db: app.db, log: app.log, demo: false })
+    // Start-up's memory goes back to the system (issue 13) before the node listens, so that no
+    // request waits on the collection's pause.
+    log.debug(releaseStartupMemory(), 'start-up memory released')
     await app.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => { throw explainListenError(err, config.http) })
   } catch (err) {
     await app?.close().catch(() => {})
@@ -133,7 +136,5 @@ export async function serve (config: Config, overrides: Pick<AppOverrides, 'modu
   process.stderr.write(banner(config, server.url, server.database))
   // Only a hint: a shutdown that closes the pool under this query must not turn into a failed start.
   if ((await server.app.users.countActiveAdmins().catch(() => undefined)) === 0) process.stderr.write(NO_ADMIN_HINT)
-  // Last, once nothing of start-up is needed again: its memory goes back to the system (issue 13).
-  log.debug(releaseStartupMemory(), 'start-up memory released')
   return server
 }

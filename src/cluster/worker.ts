@@ -1,7 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { AppOverrides } from '../app.ts'
 import type { Config } from '../config.ts'
-import { releaseStartupMemory } from '../lib/startup-memory.ts'
 import { createLogger } from '../platform/logging.ts'
 import { isSiblingMessage, processSiblings } from '../platform/siblings.ts'
 import { start, type RunningServer } from '../server.ts'
@@ -47,7 +46,5 @@ export async function runWorker (config: Config, overrides: Pick<AppOverrides, '
   })
   const ready: WorkerReady = { url: server.url, embedded: database.embedded, admins: await server.app.users.countActiveAdmins() }
   await siblings.ask('ready', { ...ready }, 10_000)
-  // Last, once nothing of start-up is needed again: its memory goes back to the system (issue 13).
-  log.debug(releaseStartupMemory(), 'start-up memory released')
   return server
 }
