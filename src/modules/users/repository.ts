@@ -44,12 +44,20 @@ export function createUsersRepository (db: Database) {
      * reaches `lockAfter`; it returns the new count. Being atomic, parallel guesses are all counted
      * (a read-then-write counter let 30 parallel guesses count as 2 and never lock).
      */
-    async addFailedLogin (id: string, lockAfter: number, lockUntil: Date, tx: Database = db): Promise<number> {
-      const [row] = await tx.update(users).set({
-        failedLogins: sql`${users.failedLogins} + 1`,
-        lockedUntil: sql`CASE WHEN ${users.failedLogins} + 1 >= ${lockAfter} THEN ${lockUntil.toISOString()}::timestamptz ELSE ${users.lockedUntil} END`
-      }).where(eq(users.id, id)).returning({ failedLogins: users.failedLogins })
-      return row?.failedLogins ?? 0
+    async addFailedLogin (id: string, lockAfter: number, lockUntil: Date): Promise<number> {
+      // The same statements whether or not a row matches (an unknown email counts against no row,
+      // AU-12), and neither commit waits for the WAL flush: a commit that wrote waited for it and one
+      // that wrote nothing did not, which alone made a wrong password ~0.5 ms slower than an unknown
+      // email under load (Mann-Whitney p = 0.002 on CI). A crash in the next fraction of a second may
+      // lose one failure from the count.
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`SET LOCAL synchronous_commit TO OFF`)
+        const [row] = await tx.update(users).set({
+          failedLogins: sql`${users.failedLogins} + 1`,
+          lockedUntil: sql`CASE WHEN ${users.failedLogins} + 1 >= ${lockAfter} THEN ${lockUntil.toISOString()}::timestamptz ELSE ${users.lockedUntil} END`
+        }).where(eq(users.id, id)).returning({ failedLogins: users.failedLogins })
+        return row?.failedLogins ?? 0
+      })
     },
     /** countActiveAdmins counts live, enabled admins (to refuse removing the last one). */
     async countActiveAdmins (tx: Database = db): Promise<number> {
